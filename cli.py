@@ -1,0 +1,73 @@
+"""The project's LightningCLI: any method (``model``) with any DataModule (``data``), configured by
+stacked YAML files; the default trainer setup (W&B logger, image panels, checkpoints) lives in
+``configs/trainer/default.yaml``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+
+from callbacks.config_saver import SaveConfigBesideCheckpoints
+from datamodules.base import DenoisingDataModule
+from lightning_modules.base import DenoisingModule
+
+DEFAULT_TRAINER_CONFIG = Path(__file__).resolve().parent / "configs" / "trainer" / "default.yaml"
+SUBCOMMANDS = ("fit", "validate", "test", "predict")
+
+
+def checkpoint_dir(root_dir: str | None) -> str:
+    """Checkpoints live in ``<trainer.default_root_dir>/checkpoints``, a stable place, so that
+    ``--ckpt_path last`` finds the previous run's ``last.ckpt``."""
+    return os.path.join(root_dir or ".", "checkpoints")
+
+
+class DenoisingCLI(LightningCLI):
+    def __init__(self, args: list[str] | None = None, run: bool = True) -> None:
+        super().__init__(
+            model_class=DenoisingModule,
+            subclass_mode_model=True,
+            datamodule_class=DenoisingDataModule,
+            subclass_mode_data=True,
+            save_config_callback=SaveConfigBesideCheckpoints,
+            save_config_kwargs={"overwrite": True, "save_to_log_dir": False},
+            parser_kwargs={sub: {"default_config_files": [str(DEFAULT_TRAINER_CONFIG)]} for sub in SUBCOMMANDS},
+            seed_everything_default=0,
+            args=args,
+            run=run,
+        )
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.link_arguments("trainer.default_root_dir", "checkpoint.dirpath", compute_fn=checkpoint_dir)
+        parser.add_argument(
+            "--test_after_fit",
+            type=bool,
+            default=False,
+            help="After fit, test the best checkpoint and print test PSNR/SSIM next to the noisy input's.",
+        )
+
+    def before_instantiate_classes(self) -> None:
+        # W&B files go beside the checkpoints unless the config says otherwise
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        logger = config.trainer.get("logger")
+        if getattr(logger, "class_path", "").endswith("WandbLogger"):
+            init_args = logger.init_args
+            root = config.trainer.default_root_dir or "."
+            if init_args.get("save_dir") in (None, "."):
+                init_args.save_dir = root
+            if init_args.get("name") is None:
+                init_args.name = Path(root).name
+
+    def after_fit(self) -> None:
+        if not self.config.fit.get("test_after_fit"):
+            return
+        checkpoint = self.trainer.checkpoint_callback
+        best = checkpoint.best_model_path if checkpoint is not None else ""
+        self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None)
+
+
+def main(args: list[str] | None = None) -> DenoisingCLI:
+    return DenoisingCLI(args=args)

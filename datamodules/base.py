@@ -1,0 +1,111 @@
+"""Base DataModule: random patches for training, whole images for val/test/predict.
+
+Subclasses only say where images come from (``load_split``); cropping, augmentation, synthetic noise,
+seeding, DDP sharding and the batch contract live here, so every dataset behaves the same.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+import pytorch_lightning as pl
+from jsonargparse import lazy_instance
+from torch.utils.data import DataLoader, Dataset
+
+from datamodules.datasets import EvalImageDataset, TrainPatchDataset
+from datamodules.seeding import TEST, VAL, EpochSampler
+from noise.models import Gaussian, NoiseModel
+
+Split = tuple[list[np.ndarray], list[str]]
+
+
+class DenoisingDataModule(pl.LightningDataModule, ABC):
+    """Args:
+    noise: synthetic noise added to clean images; ``null`` when the images are already noisy
+        (real noise), in which case batches carry no ``clean`` and PSNR is not computed.
+    channels: 1 for gray (RGB inputs are converted with BT.601 weights), 3 for RGB.
+    patch_size: side of the square training patches.
+    patches_per_image: patches cut from every training image per epoch.
+    batch_size: training batch size (per process under DDP).
+    eval_batch_size: val/test/predict batch size; images of different sizes need 1.
+    num_workers: data-loader worker processes (results do not depend on it).
+    augment: random flips and 90-degree rotations of training patches.
+    seed: seeds crops, augmentation and noise (training noise is fresh every epoch, val/test noise
+        is the same every epoch).
+    """
+
+    def __init__(
+        self,
+        noise: NoiseModel | None = lazy_instance(Gaussian, sigma=25.0),
+        channels: int = 1,
+        patch_size: int = 64,
+        patches_per_image: int = 16,
+        batch_size: int = 16,
+        eval_batch_size: int = 1,
+        num_workers: int = 0,
+        augment: bool = True,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 1 (gray) or 3 (RGB), got {channels}")
+        if patch_size < 1 or patches_per_image < 1 or batch_size < 1 or eval_batch_size < 1:
+            raise ValueError("patch_size, patches_per_image, batch_size and eval_batch_size must be positive")
+        self.noise = noise
+        self.channels = channels
+        self.patch_size = patch_size
+        self.patches_per_image = patches_per_image
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.num_workers = num_workers
+        self.augment = augment
+        self.seed = seed
+        self.datasets: dict[str, Dataset] = {}
+
+    @abstractmethod
+    def load_split(self, split: str) -> Split:
+        """Images ([H, W, channels] float32 in [0, 1]) and their names for 'train', 'val' or 'test'."""
+
+    def setup(self, stage: str) -> None:
+        wanted = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",), "predict": ("predict",)}[stage]
+        for split in wanted:
+            if split in self.datasets:
+                continue
+            images, names = self.load_split("test" if split == "predict" else split)
+            if split == "train":
+                self.datasets[split] = TrainPatchDataset(
+                    images, self.patch_size, self.patches_per_image, self.noise, self.seed, self.augment
+                )
+            else:
+                # predict serves the test images with the test noise, so its outputs match `test`
+                stage_code = VAL if split == "val" else TEST
+                self.datasets[split] = EvalImageDataset(images, names, self.noise, self.seed, stage_code)
+
+    def _world(self) -> tuple[int, int]:
+        trainer = self.trainer
+        return (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+
+    def train_dataloader(self) -> DataLoader:
+        dataset = self.datasets["train"]
+        world_size, rank = self._world()
+        sampler = EpochSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=self.seed)
+        return DataLoader(
+            dataset,
+            batch_size=self.batch_size,
+            sampler=sampler,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def _eval_dataloader(self, split: str) -> DataLoader:
+        return DataLoader(self.datasets[split], batch_size=self.eval_batch_size, num_workers=self.num_workers)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._eval_dataloader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._eval_dataloader("test")
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._eval_dataloader("predict")

@@ -1,0 +1,91 @@
+"""Datasets that turn clean (or already noisy) images into batches of the batch contract:
+``noisy`` [C, H, W], optional ``clean``, optional ``noisy2`` (an independent second noisy draw) and
+the noise parameters (``sigma``, ``lam``) when the noise is synthetic."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import albumentations as A
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from datamodules.seeding import derive_generator, derive_seed
+from noise.models import NoiseModel
+
+
+def to_tensor(image: np.ndarray) -> Tensor:
+    """[H, W, C] numpy -> [C, H, W] float32 tensor."""
+    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float()
+
+
+def make_sample(image: Tensor, noise: NoiseModel | None, generator: torch.Generator) -> dict[str, Tensor]:
+    """Two independent noisy draws at the same noise level from a clean image, or a noisy image as is."""
+    if noise is None:
+        return {"noisy": image}
+    noisy, params = noise.sample(image, generator)
+    noisy2, _ = noise.sample(image, generator, params=params)
+    return {"noisy": noisy, "noisy2": noisy2, "clean": image, **params}
+
+
+class TrainPatchDataset(Dataset):
+    """Random patches with flips / 90-degree rotations and fresh noise, indexed by ``(epoch, index)``.
+
+    ``patches_per_image`` patches are cut from every image each epoch; images smaller than the patch
+    are reflect-padded first.
+    """
+
+    def __init__(
+        self,
+        images: Sequence[np.ndarray],
+        patch_size: int,
+        patches_per_image: int,
+        noise: NoiseModel | None,
+        seed: int,
+        augment: bool = True,
+    ) -> None:
+        self.images = images
+        self.patches_per_image = patches_per_image
+        self.noise = noise
+        self.seed = seed
+        steps: list[A.BasicTransform] = [
+            A.PadIfNeeded(patch_size, patch_size, border_mode=cv2.BORDER_REFLECT_101),
+            A.RandomCrop(patch_size, patch_size),
+        ]
+        if augment:
+            steps += [A.HorizontalFlip(), A.VerticalFlip(), A.RandomRotate90()]
+        self.transform = A.Compose(steps)
+
+    def __len__(self) -> int:
+        return len(self.images) * self.patches_per_image
+
+    def __getitem__(self, key: tuple[int, int] | int) -> dict[str, Tensor]:
+        epoch, index = key if isinstance(key, tuple) else (0, key)
+        self.transform.set_random_seed(derive_seed(self.seed, epoch, index, 0))
+        patch = self.transform(image=self.images[index % len(self.images)])["image"]
+        return make_sample(to_tensor(patch), self.noise, derive_generator(self.seed, epoch, index, 1))
+
+
+class EvalImageDataset(Dataset):
+    """Whole images with noise fixed by (seed, stage, index): identical in every validation epoch."""
+
+    def __init__(
+        self, images: Sequence[np.ndarray], names: Sequence[str], noise: NoiseModel | None, seed: int, stage: int
+    ) -> None:
+        if len(images) != len(names):
+            raise ValueError("images and names must have the same length")
+        self.images = images
+        self.names = names
+        self.noise = noise
+        self.seed = seed
+        self.stage = stage
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> dict[str, Tensor | str | int]:
+        sample = make_sample(to_tensor(self.images[index]), self.noise, derive_generator(self.seed, self.stage, index))
+        return {**sample, "name": self.names[index], "index": index}

@@ -1,0 +1,7 @@
+"""One LightningModule per denoising method over the shared ``DenoisingModule`` base."""
+
+from lightning_modules.base import DenoisingModule
+from lightning_modules.noise2noise import Noise2Noise
+from lightning_modules.supervised import Supervised
+
+__all__ = ["DenoisingModule", "Noise2Noise", "Supervised"]

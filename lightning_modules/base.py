@@ -1,0 +1,187 @@
+"""Shared base of every denoising method.
+
+A method says how a batch becomes a training loss (``training_loss``) and, if it differs from one
+network pass, how a noisy image becomes a denoised one (``denoise``). The base owns the injected
+network (attribute ``network``), the optimizer and scheduler from config, PSNR / SSIM per stage
+against ``clean`` when the batch has it (also for the noisy input, as the reference point), a
+per-image CSV of test results, and ``predict_step``.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
+from pytorch_lightning.utilities import rank_zero_only
+from torch import Tensor, nn
+from torchmetrics import MeanMetric
+
+from lightning_modules.functional import per_image_psnr, per_image_ssim
+
+Batch = dict[str, Tensor]
+SCORES = ("psnr", "ssim", "noisy_psnr", "noisy_ssim")
+
+
+class DenoisingModule(pl.LightningModule):
+    """Args:
+    network: the denoising network (a plain ``nn.Module``), injected by config.
+    optimizer: optimizer factory, e.g. ``torch.optim.Adam`` with its ``lr``.
+    lr_scheduler: optional scheduler factory (StepLR, MultiStepLR, ReduceLROnPlateau, ...).
+    scheduler_interval: step the scheduler every ``epoch`` or every ``step``.
+    scheduler_monitor: metric read by ReduceLROnPlateau.
+    results_csv: file name of the per-image test results, written in the trainer's root directory.
+    """
+
+    #: batch keys the method's training loss needs besides ``noisy``; checked with a clear error
+    required_keys: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        network: nn.Module,
+        optimizer: OptimizerCallable = torch.optim.Adam,
+        lr_scheduler: LRSchedulerCallable | None = None,
+        scheduler_interval: str = "epoch",
+        scheduler_monitor: str = "val/loss",
+        results_csv: str = "test_results.csv",
+    ) -> None:
+        super().__init__()
+        if scheduler_interval not in ("epoch", "step"):
+            raise ValueError(f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
+        self.save_hyperparameters()
+        self.network = network
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = lr_scheduler
+        self.scheduler_interval = scheduler_interval
+        self.scheduler_monitor = scheduler_monitor
+        self.results_csv = results_csv
+        self.scores = nn.ModuleDict(
+            {f"{stage}_{score}": MeanMetric() for stage in ("val", "test") for score in SCORES}
+        )
+        self.test_rows: list[dict[str, float | str]] = []
+
+    # ---- what a method defines -------------------------------------------------------------
+    def training_loss(self, batch: Batch) -> Tensor:
+        raise NotImplementedError
+
+    def validation_loss(self, batch: Batch) -> Tensor:
+        """The loss reported as ``val/loss``; by default the training loss on the validation batch."""
+        return self.training_loss(batch)
+
+    def denoise(self, noisy: Tensor) -> Tensor:
+        """The denoised estimate of ``noisy`` [B, C, H, W]; one network pass unless a method says otherwise."""
+        return self.network(noisy)
+
+    def forward(self, noisy: Tensor) -> Tensor:
+        return self.denoise(noisy)
+
+    # ---- checks ------------------------------------------------------------------------------
+    def check_batch(self, batch: Batch) -> None:
+        missing = [key for key in ("noisy", *self.required_keys) if key not in batch]
+        if missing:
+            raise KeyError(
+                f"{type(self).__name__} needs the batch keys {missing}, which the DataModule did not provide "
+                f"(it gave {sorted(batch)}). 'clean' and 'noisy2' come with synthetic noise (set data.noise) "
+                "or with paired datasets; pick a self-supervised method for data that has neither."
+            )
+
+    def check_finite(self, loss: Tensor) -> None:
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"The training loss became {loss.item()} at step {self.global_step} (epoch {self.current_epoch}); "
+                "training stopped before this update, so the checkpoints saved so far are intact. Lower the "
+                "learning rate (model.optimizer.init_args.lr), set trainer.gradient_clip_val, or check the data "
+                "for NaN/Inf values; then resume with --ckpt_path last."
+            )
+
+    # ---- steps -------------------------------------------------------------------------------
+    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        self.check_batch(batch)
+        loss = self.training_loss(batch)
+        self.check_finite(loss)
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(batch["noisy"]))
+        return loss
+
+    def _score(self, stage: str, batch: Batch, denoised: Tensor) -> dict[str, Tensor]:
+        if "clean" not in batch:
+            return {}
+        clean, noisy = batch["clean"], batch["noisy"]
+        values = {
+            "psnr": per_image_psnr(denoised, clean),
+            "ssim": per_image_ssim(denoised, clean),
+            "noisy_psnr": per_image_psnr(noisy, clean),
+            "noisy_ssim": per_image_ssim(noisy, clean),
+        }
+        for name, per_image in values.items():
+            metric = self.scores[f"{stage}_{name}"]
+            metric.update(per_image)
+            self.log(f"{stage}/{name}", metric, on_epoch=True, batch_size=len(per_image), prog_bar=name == "psnr")
+        return values
+
+    def _eval_step(self, batch: Batch, stage: str) -> tuple[Tensor, dict[str, Tensor]]:
+        denoised = self.denoise(batch["noisy"])
+        if all(key in batch for key in self.required_keys):
+            loss = self.validation_loss(batch)
+            self.log(f"{stage}/loss", loss, on_epoch=True, sync_dist=True, batch_size=len(batch["noisy"]))
+        return denoised, self._score(stage, batch, denoised)
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
+        denoised, _ = self._eval_step(batch, "val")
+        return {"denoised": denoised.detach()}
+
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        _, values = self._eval_step(batch, "test")
+        names = batch.get("name", [f"{batch_idx}_{i}" for i in range(len(batch["noisy"]))])
+        for i, name in enumerate(names):
+            self.test_rows.append({"image": name, **{k: float(v[i]) for k, v in values.items()}})
+
+    def predict_step(self, batch: Batch, batch_idx: int) -> Tensor:
+        return self.denoise(batch["noisy"]).clamp(0, 1)
+
+    # ---- test results ------------------------------------------------------------------------
+    def on_test_epoch_start(self) -> None:
+        self.test_rows = []
+
+    def on_test_epoch_end(self) -> None:
+        rows = self.test_rows
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            gathered: list[list[dict]] = [[] for _ in range(torch.distributed.get_world_size())]
+            torch.distributed.all_gather_object(gathered, rows)
+            rows = [row for part in gathered for row in part]
+        self._write_test_results(rows)
+
+    @rank_zero_only
+    def _write_test_results(self, rows: list[dict[str, float | str]]) -> None:
+        if not rows:
+            return
+        path = Path(self.trainer.default_root_dir) / self.results_csv
+        path.parent.mkdir(parents=True, exist_ok=True)
+        unique = {row["image"]: row for row in rows}  # DDP pads the last batch with repeats
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(unique.values())
+        if "psnr" in rows[0]:
+            mean = {key: sum(float(r[key]) for r in unique.values()) / len(unique) for key in SCORES}
+            print(
+                f"\nTest on {len(unique)} images: PSNR {mean['psnr']:.2f} dB, SSIM {mean['ssim']:.4f} "
+                f"(noisy input: PSNR {mean['noisy_psnr']:.2f} dB, SSIM {mean['noisy_ssim']:.4f}). "
+                f"Per-image results: {path}"
+            )
+
+    # ---- optimisation ------------------------------------------------------------------------
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(self.network.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {
+                "scheduler": scheduler,
+                "interval": self.scheduler_interval,
+                "monitor": self.scheduler_monitor,
+            },
+        }

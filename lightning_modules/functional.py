@@ -1,0 +1,34 @@
+"""Pure maths shared by the methods: losses and per-image quality scores. No state, no Lightning."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor
+from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+PIXEL_LOSSES = ("l2", "l1")
+
+
+def check_loss_name(kind: str) -> str:
+    if kind not in PIXEL_LOSSES:
+        raise ValueError(f"unknown loss {kind!r}; choose one of {PIXEL_LOSSES}")
+    return kind
+
+
+def pixel_loss(prediction: Tensor, target: Tensor, kind: str = "l2") -> Tensor:
+    """Mean squared (``l2``: estimates the mean) or absolute (``l1``: the median) error."""
+    if check_loss_name(kind) == "l1":
+        return F.l1_loss(prediction, target)
+    return F.mse_loss(prediction, target)
+
+
+def per_image_psnr(image: Tensor, reference: Tensor) -> Tensor:
+    """PSNR in dB of each image of a [B, C, H, W] batch, data range 1 (images clamped to [0, 1])."""
+    return peak_signal_noise_ratio(
+        image.clamp(0, 1), reference, data_range=1.0, dim=(1, 2, 3), reduction="none"
+    ).reshape(-1)
+
+
+def per_image_ssim(image: Tensor, reference: Tensor) -> Tensor:
+    """SSIM (Gaussian window 11, sigma 1.5, as Wang et al. 2004) of each image, data range 1."""
+    return structural_similarity_index_measure(image.clamp(0, 1), reference, data_range=1.0, reduction="none").reshape(-1)

@@ -1,0 +1,120 @@
+"""Gaussian, Poisson and Poisson-Gaussian noise on [0, 1] images.
+
+Each ``sample`` returns the noisy image and the parameters that made it, in [0, 1] units, so methods
+that need them (R2R's recorruption, Laine's known-sigma likelihood) read them from the batch:
+``sigma`` is the Gaussian standard deviation, ``lam`` the Poisson photon count at intensity 1.
+Noise is not clipped unless ``clip=True``: clipping changes the noise distribution that the
+self-supervised losses assume.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import torch
+from torch import Tensor
+
+
+def _draw_uniform(value: float | tuple[float, float], generator: torch.Generator) -> float:
+    if isinstance(value, (int, float)):
+        return float(value)
+    low, high = value
+    return low + (high - low) * torch.rand((), generator=generator).item()
+
+
+def _check_range(name: str, value: float | tuple[float, float], minimum: float) -> None:
+    values = [value] if isinstance(value, (int, float)) else list(value)
+    if len(values) not in (1, 2) or any(v < minimum for v in values) or values != sorted(values):
+        raise ValueError(
+            f"{name} must be a number >= {minimum} or a range [low, high] with {minimum} <= low <= high, got {value!r}"
+        )
+
+
+class NoiseModel(ABC):
+    def __init__(self, clip: bool = False) -> None:
+        self.clip = clip
+
+    def sample(
+        self, clean: Tensor, generator: torch.Generator, params: dict[str, float] | None = None
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """Return ``(noisy, params)`` for one image ``clean`` [C, H, W] in [0, 1].
+
+        ``params`` (as returned by an earlier call) fixes the noise level instead of drawing it: a
+        second observation for Noise2Noise must share the first one's level.
+        """
+        if params is None:
+            params = self.draw_parameters(generator)
+        params = {k: float(v) for k, v in params.items()}
+        noisy = self.apply(clean, params, generator)
+        if self.clip:
+            noisy = noisy.clamp(0.0, 1.0)
+        return noisy, {k: torch.tensor(v, dtype=torch.float32) for k, v in params.items()}
+
+    @abstractmethod
+    def draw_parameters(self, generator: torch.Generator) -> dict[str, float]:
+        """The noise level of one image in [0, 1] units (a uniform draw where a range is configured)."""
+
+    @abstractmethod
+    def apply(self, clean: Tensor, params: dict[str, float], generator: torch.Generator) -> Tensor:
+        """Corrupt ``clean`` at the level ``params``."""
+
+
+class Gaussian(NoiseModel):
+    """Additive white Gaussian noise, ``y = x + sigma * n``; ``sigma`` fixed or uniform in [low, high] per image."""
+
+    def __init__(self, sigma: float | tuple[float, float] = 25.0, clip: bool = False) -> None:
+        super().__init__(clip)
+        _check_range("sigma", sigma, 0.0)
+        self.sigma = sigma
+
+    def draw_parameters(self, generator: torch.Generator) -> dict[str, float]:
+        return {"sigma": _draw_uniform(self.sigma, generator) / 255.0}
+
+    def apply(self, clean: Tensor, params: dict[str, float], generator: torch.Generator) -> Tensor:
+        return clean + params["sigma"] * torch.randn(clean.shape, generator=generator, dtype=clean.dtype)
+
+    def __repr__(self) -> str:
+        return f"Gaussian(sigma={self.sigma})"
+
+
+class Poisson(NoiseModel):
+    """Shot noise, ``y = Poisson(lam * x) / lam``: variance ``x / lam``; ``lam`` fixed or a range."""
+
+    def __init__(self, lam: float | tuple[float, float] = 30.0, clip: bool = False) -> None:
+        super().__init__(clip)
+        _check_range("lam", lam, 1e-6)
+        self.lam = lam
+
+    def draw_parameters(self, generator: torch.Generator) -> dict[str, float]:
+        return {"lam": _draw_uniform(self.lam, generator)}
+
+    def apply(self, clean: Tensor, params: dict[str, float], generator: torch.Generator) -> Tensor:
+        lam = params["lam"]
+        return torch.poisson(clean.clamp(min=0.0) * lam, generator=generator) / lam
+
+    def __repr__(self) -> str:
+        return f"Poisson(lam={self.lam})"
+
+
+class PoissonGaussian(Poisson):
+    """Shot plus read noise, ``y = Poisson(lam * x) / lam + sigma * n``: variance ``x / lam + sigma^2``."""
+
+    def __init__(
+        self,
+        lam: float | tuple[float, float] = 30.0,
+        sigma: float | tuple[float, float] = 10.0,
+        clip: bool = False,
+    ) -> None:
+        super().__init__(lam, clip)
+        _check_range("sigma", sigma, 0.0)
+        self.sigma = sigma
+
+    def draw_parameters(self, generator: torch.Generator) -> dict[str, float]:
+        return {**super().draw_parameters(generator), "sigma": _draw_uniform(self.sigma, generator) / 255.0}
+
+    def apply(self, clean: Tensor, params: dict[str, float], generator: torch.Generator) -> Tensor:
+        shot = super().apply(clean, params, generator)
+        return shot + params["sigma"] * torch.randn(clean.shape, generator=generator, dtype=clean.dtype)
+
+    def __repr__(self) -> str:
+        return f"PoissonGaussian(lam={self.lam}, sigma={self.sigma})"

@@ -1,0 +1,46 @@
+import pytest
+import torch
+
+from networks import DnCNN, UNet
+
+
+@pytest.mark.parametrize("size", [(32, 32), (37, 50), (7, 9), (1, 1)])
+@pytest.mark.parametrize("depth", [1, 3])
+def test_unet_keeps_any_input_size(size, depth):
+    net = UNet(in_channels=3, depth=depth, width=4)
+    x = torch.rand(2, 3, *size)
+    assert net(x).shape == x.shape
+
+
+def test_unet_output_channels_and_residual():
+    assert UNet(in_channels=1, out_channels=2, depth=2, width=4)(torch.rand(1, 1, 20, 20)).shape == (1, 2, 20, 20)
+    net = UNet(in_channels=1, depth=2, width=4, residual=True)
+    torch.nn.init.zeros_(net.head.weight)
+    torch.nn.init.zeros_(net.head.bias)
+    x = torch.rand(1, 1, 20, 20)
+    assert torch.equal(net(x), x)  # a zero head makes the residual net the identity
+
+
+def test_unet_pads_instead_of_cropping_content():
+    """Changing a pixel in the last row/column (the part beyond the 2^depth grid) changes the output."""
+    net = UNet(depth=3, width=4).eval()
+    x = torch.rand(1, 1, 19, 21)
+    y = x.clone()
+    y[..., -1, -1] += 1.0
+    assert not torch.allclose(net(x)[..., -1, -1], net(y)[..., -1, -1])
+
+
+def test_dncnn_residual_subtracts_the_predicted_noise():
+    net = DnCNN(in_channels=1, depth=5, width=8, residual=True).eval()
+    x = torch.rand(1, 1, 16, 16)
+    assert torch.allclose(net(x), x - net.layers(x))
+    plain = DnCNN(in_channels=3, depth=5, width=8, residual=False, batch_norm=False)
+    assert plain(torch.rand(2, 3, 9, 11)).shape == (2, 3, 9, 11)
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in plain.modules()) == 5
+
+
+def test_invalid_network_settings_are_rejected():
+    with pytest.raises(ValueError, match="depth"):
+        DnCNN(depth=1)
+    with pytest.raises(ValueError, match="out_channels"):
+        UNet(in_channels=1, out_channels=3, residual=True)
