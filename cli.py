@@ -4,7 +4,9 @@ stacked YAML files; the default trainer setup (W&B logger, image panels, checkpo
 
 from __future__ import annotations
 
+import netrc
 import os
+import sys
 from pathlib import Path
 
 from pytorch_lightning.callbacks import ModelCheckpoint
@@ -16,6 +18,41 @@ from lightning_modules.base import DenoisingModule
 
 DEFAULT_TRAINER_CONFIG = Path(__file__).resolve().parent / "configs" / "trainer" / "default.yaml"
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
+
+
+CONFIG_ERROR_HINT = (
+    "\nHow to fix: correct or remove the key named above. `python train.py fit -c <configs> --print_config` "
+    "prints every valid key with its value; `python train.py fit --model.help <class path>` (or --data.help) "
+    "lists the options of one class."
+)
+
+
+class DenoisingArgumentParser(LightningArgumentParser):
+    """Adds to every configuration error a line on how to find the valid keys."""
+
+    def error(self, message: str, ex: Exception | None = None):
+        # nested parsers (one per class) raise into this one; add the hint once, at the top
+        super().error(message + CONFIG_ERROR_HINT if self.exit_on_error else message, ex)
+
+
+def wandb_credentials_present() -> bool:
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    try:
+        return netrc.netrc().authenticators("api.wandb.ai") is not None
+    except (FileNotFoundError, netrc.NetrcParseError):
+        return False
+
+
+def default_wandb_to_offline() -> None:
+    """Without W&B credentials an online run would stop at a login prompt: run offline instead, and say so."""
+    if "WANDB_MODE" not in os.environ and not wandb_credentials_present():
+        os.environ["WANDB_MODE"] = "offline"
+        print(
+            "W&B: no API key found (run `wandb login` or set WANDB_API_KEY to log online); logging offline. "
+            "Upload later with `wandb sync <run folder>`.",
+            file=sys.stderr,
+        )
 
 
 def checkpoint_dir(root_dir: str | None) -> str:
@@ -35,6 +72,7 @@ class DenoisingCLI(LightningCLI):
             save_config_kwargs={"overwrite": True, "save_to_log_dir": False},
             parser_kwargs={sub: {"default_config_files": [str(DEFAULT_TRAINER_CONFIG)]} for sub in SUBCOMMANDS},
             seed_everything_default=0,
+            parser_class=DenoisingArgumentParser,
             args=args,
             run=run,
         )
@@ -54,6 +92,7 @@ class DenoisingCLI(LightningCLI):
         config = self.config[self.subcommand] if self.subcommand else self.config
         logger = config.trainer.get("logger")
         if getattr(logger, "class_path", "").endswith("WandbLogger"):
+            default_wandb_to_offline()
             init_args = logger.init_args
             root = config.trainer.default_root_dir or "."
             if init_args.get("save_dir") in (None, "."):

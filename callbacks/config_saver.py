@@ -17,7 +17,11 @@ class SaveConfigBesideCheckpoints(SaveConfigCallback):
             return
         text = self.parser.dump(self.config, skip_none=False)
         checkpoint = trainer.checkpoint_callback
-        folder = Path(checkpoint.dirpath) if checkpoint is not None and checkpoint.dirpath else Path(trainer.default_root_dir)
+        folder = (
+            Path(checkpoint.dirpath)
+            if checkpoint is not None and checkpoint.dirpath
+            else Path(trainer.default_root_dir)
+        )
         folder.mkdir(parents=True, exist_ok=True)
         (folder / self.config_filename).write_text(text)
         config = self.config.as_dict()

@@ -45,6 +45,8 @@ class WandbImagePanel(pl.Callback):
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 # one key per image: W&B lays out a multi-image key badly when sizes differ
-                for index, (panel, caption) in enumerate(zip(self._panels, self._captions)):
-                    logger.log_image(key=f"val/panel_{index}", images=[panel], caption=[caption], step=trainer.global_step)
+                for index, (panel, caption) in enumerate(zip(self._panels, self._captions, strict=True)):
+                    logger.log_image(
+                        key=f"val/panel_{index}", images=[panel], caption=[caption], step=trainer.global_step
+                    )
         self._panels, self._captions = [], []

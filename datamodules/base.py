@@ -90,6 +90,11 @@ class DenoisingDataModule(pl.LightningDataModule, ABC):
         dataset = self.datasets["train"]
         world_size, rank = self._world()
         sampler = EpochSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=self.seed)
+        # Lightning creates the first iterator of a resumed run before it calls set_epoch, and worker
+        # processes draw their indices at once: start from the epoch Lightning will pass (the count
+        # of processed epochs, restored from the checkpoint)
+        if self.trainer is not None:
+            sampler.set_epoch(self.trainer.fit_loop.epoch_progress.current.processed)
         return DataLoader(
             dataset,
             batch_size=self.batch_size,

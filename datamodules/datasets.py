@@ -64,7 +64,9 @@ class TrainPatchDataset(Dataset):
 
     def __getitem__(self, key: tuple[int, int] | int) -> dict[str, Tensor]:
         epoch, index = key if isinstance(key, tuple) else (0, key)
-        self.transform.set_random_seed(derive_seed(self.seed, epoch, index, 0))
+        # one stream per transform: seeding them alike would tie the flips and rotations together
+        for position, transform in enumerate(self.transform.transforms):
+            transform.set_random_seed(derive_seed(self.seed, epoch, index, 2 + position))
         patch = self.transform(image=self.images[index % len(self.images)])["image"]
         return make_sample(to_tensor(patch), self.noise, derive_generator(self.seed, epoch, index, 1))
 

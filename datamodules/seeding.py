@@ -30,7 +30,9 @@ class EpochSampler(DistributedSampler):
     own shard.
     """
 
-    def __init__(self, dataset: Sized, num_replicas: int = 1, rank: int = 0, shuffle: bool = True, seed: int = 0) -> None:
+    def __init__(
+        self, dataset: Sized, num_replicas: int = 1, rank: int = 0, shuffle: bool = True, seed: int = 0
+    ) -> None:
         super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed, drop_last=False)
 
     def __iter__(self) -> Iterator[tuple[int, int]]:  # type: ignore[override]

@@ -50,16 +50,19 @@ class DenoisingModule(pl.LightningModule):
         super().__init__()
         if scheduler_interval not in ("epoch", "step"):
             raise ValueError(f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
+        # Through the CLI the hyperparameters are the config (class paths), which lets
+        # `load_from_checkpoint` rebuild the network; built by hand they hold the module itself,
+        # which the state dict already stores.
         self.save_hyperparameters()
+        if isinstance(self.hparams.get("network"), nn.Module):
+            self.remove_ignored_hparams(["network"])
         self.network = network
         self.optimizer_factory = optimizer
         self.scheduler_factory = lr_scheduler
         self.scheduler_interval = scheduler_interval
         self.scheduler_monitor = scheduler_monitor
         self.results_csv = results_csv
-        self.scores = nn.ModuleDict(
-            {f"{stage}_{score}": MeanMetric() for stage in ("val", "test") for score in SCORES}
-        )
+        self.scores = nn.ModuleDict({f"{stage}_{score}": MeanMetric() for stage in ("val", "test") for score in SCORES})
         self.test_rows: list[dict[str, float | str]] = []
 
     # ---- what a method defines -------------------------------------------------------------
@@ -103,6 +106,10 @@ class DenoisingModule(pl.LightningModule):
         self.check_finite(loss)
         self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(batch["noisy"]))
         return loss
+
+    def on_train_epoch_start(self) -> None:
+        # logged here rather than by LearningRateMonitor, which refuses to run without a logger
+        self.log("train/lr", self.optimizers().param_groups[0]["lr"], on_epoch=True, on_step=False)
 
     def _score(self, stage: str, batch: Batch, denoised: Tensor) -> dict[str, Tensor]:
         if "clean" not in batch:

@@ -31,4 +31,6 @@ def per_image_psnr(image: Tensor, reference: Tensor) -> Tensor:
 
 def per_image_ssim(image: Tensor, reference: Tensor) -> Tensor:
     """SSIM (Gaussian window 11, sigma 1.5, as Wang et al. 2004) of each image, data range 1."""
-    return structural_similarity_index_measure(image.clamp(0, 1), reference, data_range=1.0, reduction="none").reshape(-1)
+    return structural_similarity_index_measure(image.clamp(0, 1), reference, data_range=1.0, reduction="none").reshape(
+        -1
+    )

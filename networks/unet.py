@@ -70,7 +70,9 @@ class UNet(nn.Module):
             if upsampling == "transpose":
                 up: nn.Module = nn.ConvTranspose2d(widths[level + 1], widths[level], 2, stride=2)
             else:
-                up = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(widths[level + 1], widths[level], 1))
+                up = nn.Sequential(
+                    nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(widths[level + 1], widths[level], 1)
+                )
             self.upsamplers.append(up)
             self.decoders.append(_double_conv(2 * widths[level], widths[level], batch_norm))
         self.head = nn.Conv2d(widths[0], out_channels, 1)
@@ -84,7 +86,7 @@ class UNet(nn.Module):
             skips.append(out)
             out = F.max_pool2d(out, 2)
         out = self.bottleneck(out)
-        for up, decoder, skip in zip(self.upsamplers, self.decoders, reversed(skips)):
+        for up, decoder, skip in zip(self.upsamplers, self.decoders, reversed(skips), strict=True):
             out = decoder(torch.cat([up(out), skip], dim=1))
         out = self.head(out)[..., :h, :w]
         return x + out if self.residual else out

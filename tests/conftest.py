@@ -40,8 +40,9 @@ def image_folder(tmp_path: Path) -> Path:
     return folder
 
 
-def folder_args(folder: Path, root: Path, *extra: str) -> list[str]:
-    """Command-line arguments for a tiny, fast run of a method on ``folder``."""
+def folder_args(folder: Path, root: Path, *extra: str, wandb: bool = False) -> list[str]:
+    """Command-line arguments for a tiny, fast run of a method on ``folder`` (W&B off unless asked)."""
+    logger = [] if wandb else ["--trainer.logger", "false"]
     return [
         "--data", "datamodules.ImageFolder",
         "--data.train_dir", str(folder),
@@ -51,7 +52,7 @@ def folder_args(folder: Path, root: Path, *extra: str) -> list[str]:
         "--data.batch_size", "4",
         "--data.num_workers", "0",
         "--trainer.default_root_dir", str(root),
-        "--trainer.logger", "false",
+        *logger,
         "--trainer.enable_progress_bar", "false",
         "--trainer.enable_model_summary", "false",
         "--trainer.accelerator", "cpu",

@@ -37,6 +37,13 @@ def test_second_observation_is_independent_with_the_same_level():
     assert n2.std().item() == pytest.approx(sample["sigma"].item(), rel=0.05)
 
 
+def test_flips_and_rotations_cover_all_eight_orientations():
+    image = np.arange(16, dtype=np.float32).reshape(4, 4, 1)  # no symmetry: every orientation differs
+    dataset = TrainPatchDataset([image], patch_size=4, patches_per_image=1, noise=None, seed=0)
+    seen = {tuple(dataset[(epoch, 0)]["noisy"].flatten().tolist()) for epoch in range(200)}
+    assert len(seen) == 8
+
+
 def test_eval_noise_is_identical_every_epoch():
     dataset = EvalImageDataset(_images(2), ["a", "b"], Gaussian(25), seed=3, stage=VAL)
     assert torch.equal(dataset[1]["noisy"], dataset[1]["noisy"])

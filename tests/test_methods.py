@@ -1,0 +1,78 @@
+import csv
+from pathlib import Path
+
+import pytest
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+
+from datamodules import ImageFolder
+from lightning_modules import Noise2Noise, Supervised
+from networks import UNet
+
+
+def _batch():
+    g = torch.Generator().manual_seed(0)
+    clean = torch.rand(2, 1, 16, 16, generator=g)
+    return {
+        "clean": clean,
+        "noisy": clean + 0.1 * torch.randn(clean.shape, generator=g),
+        "noisy2": clean + 0.1 * torch.randn(clean.shape, generator=g),
+    }
+
+
+def test_supervised_and_noise2noise_losses_are_the_mse_to_their_targets():
+    batch = _batch()
+    net = UNet(depth=1, width=4)
+    out = net(batch["noisy"])
+    assert Supervised(net).training_loss(batch).item() == pytest.approx(F.mse_loss(out, batch["clean"]).item())
+    assert Noise2Noise(net).training_loss(batch).item() == pytest.approx(F.mse_loss(out, batch["noisy2"]).item())
+    assert Noise2Noise(net, loss="l1").training_loss(batch).item() == pytest.approx(
+        F.l1_loss(out, batch["noisy2"]).item()
+    )
+    with pytest.raises(ValueError, match="unknown loss"):
+        Noise2Noise(net, loss="l3")
+
+
+def test_noise2noise_target_noise_only_adds_a_constant():
+    """E||f - y2||^2 = E||f - x||^2 + sigma^2 for independent zero-mean target noise (N2N, Eq. 2-3)."""
+    g = torch.Generator().manual_seed(1)
+    clean = torch.rand(1, 1, 256, 256, generator=g)
+    prediction = clean + 0.05 * torch.randn(clean.shape, generator=g)
+    sigma = 0.2
+    target = clean + sigma * torch.randn(clean.shape, generator=g)
+    assert F.mse_loss(prediction, target).item() == pytest.approx(
+        F.mse_loss(prediction, clean).item() + sigma**2, rel=0.02
+    )
+
+
+def test_missing_target_gives_a_clear_error():
+    model = Noise2Noise(UNet(depth=1, width=4))
+    with pytest.raises(KeyError, match=r"needs the batch keys \['noisy2'\].*synthetic noise"):
+        model.training_step({"noisy": torch.rand(1, 1, 8, 8)}, 0)
+
+
+def test_nan_loss_stops_with_advice():
+    model = Supervised(UNet(depth=1, width=4))
+    batch = _batch()
+    batch["clean"][0, 0, 0, 0] = float("nan")
+    with pytest.raises(FloatingPointError, match=r"nan.*checkpoints saved so far are intact.*learning rate"):
+        model.training_step(batch, 0)
+
+
+def test_test_stage_writes_per_image_csv_and_predict_clamps(image_folder: Path, tmp_path: Path):
+    data = ImageFolder(str(image_folder), val_count=3, batch_size=2, patch_size=16)
+    model = Supervised(UNet(depth=1, width=4))
+    trainer = pl.Trainer(
+        default_root_dir=tmp_path, logger=False, enable_progress_bar=False, enable_checkpointing=False,
+        accelerator="cpu",
+    )  # fmt: skip
+    results = trainer.test(model, datamodule=data)[0]
+    with (tmp_path / "test_results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["image"] for row in rows] == ["img3", "img4", "img5"]
+    mean_psnr = sum(float(row["psnr"]) for row in rows) / 3
+    assert results["test/psnr"] == pytest.approx(mean_psnr, rel=1e-4)
+    assert results["test/noisy_psnr"] == pytest.approx(sum(float(r["noisy_psnr"]) for r in rows) / 3, rel=1e-4)
+    predictions = trainer.predict(model, datamodule=data)
+    assert all(p.min() >= 0 and p.max() <= 1 for p in predictions)

@@ -1,0 +1,120 @@
+"""The real entry point: every shipped config, resume equivalence, checkpoints, W&B, config errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import wandb
+import yaml
+
+from cli import main
+from lightning_modules import Noise2Noise
+from tests.conftest import TINY_UNET, folder_args
+from tests.wandb_records import read_run
+
+REPO = Path(__file__).resolve().parents[1]
+EXPERIMENTS = sorted((REPO / "configs" / "experiments").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("config", EXPERIMENTS, ids=lambda p: p.stem)
+def test_every_experiment_config_runs_through_train_py(config: Path, tmp_path: Path):
+    cli = main(
+        [
+            "fit", "-c", str(config),
+            "--trainer.fast_dev_run", "1",
+            "--trainer.default_root_dir", str(tmp_path),
+            "--trainer.enable_progress_bar", "false",
+            "--data.init_args.num_workers", "0",
+        ]
+    )  # fmt: skip
+    assert cli.trainer.state.finished
+    assert isinstance(cli.model.network, torch.nn.Module)
+
+
+def test_data_and_method_configs_stack(tmp_path: Path):
+    configs = REPO / "configs"
+    cli = main(
+        [
+            "fit", "-c", str(configs / "data" / "samples.yaml"), "-c", str(configs / "method" / "supervised.yaml"),
+            "--trainer.fast_dev_run", "1", "--trainer.default_root_dir", str(tmp_path),
+            "--trainer.enable_progress_bar", "false", "--data.init_args.num_workers", "0",
+        ]
+    )  # fmt: skip
+    assert type(cli.model).__name__ == "Supervised" and type(cli.datamodule).__name__ == "SampleImages"
+
+
+def test_unknown_config_key_names_the_key_and_the_fix(tmp_path: Path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model:\n  init_args:\n    learning_rat: 0.1\n")
+    with pytest.raises(SystemExit):
+        main(["fit", "-c", str(REPO / "configs/experiments/n2n_samples.yaml"), "-c", str(bad)])
+    error = capsys.readouterr().err
+    assert "learning_rat" in error and "not accepted" in error
+    assert "How to fix" in error and "--print_config" in error
+
+
+def _fit(folder: Path, root: Path, *extra: str):
+    args = folder_args(folder, root, "--model", "lightning_modules.Noise2Noise", *TINY_UNET, *extra)
+    return main(["fit", *args])
+
+
+def _weights_and_optimizer(checkpoint: Path) -> tuple[dict, dict]:
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    return state["state_dict"], state["optimizer_states"][0]
+
+
+def test_resume_is_exact(image_folder: Path, tmp_path: Path):
+    """Train 2 epochs straight vs 1 epoch, stop, resume to 2 (with a data-loader worker this time):
+    identical weights and optimizer state, so noise, crops, flips and shuffling resumed too."""
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    _fit(image_folder, straight, "--trainer.max_epochs", "2")
+    _fit(image_folder, resumed, "--trainer.max_epochs", "1")
+    after_one, _ = _weights_and_optimizer(resumed / "checkpoints" / "last.ckpt")
+    _fit(image_folder, resumed, "--trainer.max_epochs", "2", "--ckpt_path", "last", "--data.num_workers", "1")
+
+    weights_a, optimizer_a = _weights_and_optimizer(straight / "checkpoints" / "last.ckpt")
+    weights_b, optimizer_b = _weights_and_optimizer(resumed / "checkpoints" / "last.ckpt")
+    assert weights_a.keys() == weights_b.keys()
+    for name in weights_a:
+        assert torch.equal(weights_a[name], weights_b[name]), name
+    assert any(not torch.equal(after_one[n], weights_b[n]) for n in weights_b)  # epoch 2 did train
+    for index, slot in optimizer_a["state"].items():
+        assert torch.equal(slot["exp_avg"], optimizer_b["state"][index]["exp_avg"])
+
+
+def test_checkpoint_reloads_and_denoises(image_folder: Path, tmp_path: Path):
+    cli = _fit(image_folder, tmp_path, "--trainer.max_epochs", "1")
+    checkpoints = tmp_path / "checkpoints"
+    best = Path(cli.trainer.checkpoint_callback.best_model_path)
+    assert best.parent == checkpoints and (checkpoints / "last.ckpt").is_file()
+    saved = yaml.safe_load((checkpoints / "config.yaml").read_text())
+    assert saved["model"]["class_path"] == "lightning_modules.Noise2Noise"
+    assert saved["data"]["init_args"]["train_dir"] == str(image_folder)
+
+    model = Noise2Noise.load_from_checkpoint(best, map_location="cpu").eval()  # network rebuilt from hparams
+    noisy = torch.rand(1, 1, 23, 31)
+    with torch.no_grad():
+        assert torch.allclose(model(noisy), cli.model.eval()(noisy), atol=1e-6)
+
+    test_cli = main(["test", *folder_args(image_folder, tmp_path / "test", "--model", "lightning_modules.Noise2Noise",
+                                          *TINY_UNET, "--ckpt_path", str(best))])  # fmt: skip
+    assert test_cli.trainer.callback_metrics["test/psnr"] > 0
+    assert (tmp_path / "test" / "test_results.csv").is_file()
+
+
+def test_offline_wandb_run_holds_metrics_panels_and_config(image_folder: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    args = folder_args(image_folder, tmp_path, "--model", "lightning_modules.Supervised", *TINY_UNET, wandb=True)
+    main(["fit", *args, "--trainer.max_epochs", "2", "--trainer.log_every_n_steps", "1"])
+    wandb.finish()  # what the end of a `train.py` process does: flush the run file
+    (run_dir,) = (tmp_path / "wandb").glob("offline-run-*")
+    history, config = read_run(run_dir)
+    logged = {key for row in history for key in row}
+    assert {"train/loss_step", "val/psnr", "val/ssim", "val/noisy_psnr", "val/loss"} <= logged
+    assert {"val/panel_0/_type", "val/panel_1/_type"} <= logged  # two val images: two panels
+    val_psnr = [row["val/psnr"] for row in history if "val/psnr" in row]
+    assert len(val_psnr) == 2 and all(10 < value < 60 for value in val_psnr)
+    assert config["config"]["model"]["class_path"] == "lightning_modules.Supervised"
+    assert config["config"]["trainer"]["max_epochs"] == 2
