@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
@@ -55,6 +56,28 @@ def default_wandb_to_offline() -> None:
         )
 
 
+def check_checkpoint(path: str | None) -> None:
+    """Fail early, before anything is written, on a checkpoint that is missing or unreadable."""
+    if path is None or path in ("last", "best", "hpc", "registry"):
+        return
+    if not Path(path).is_file():
+        raise FileNotFoundError(
+            f"Checkpoint '{path}' does not exist. Give the path of a .ckpt file (for example "
+            "runs/<experiment>/checkpoints/last.ckpt), or --ckpt_path last to resume the latest run."
+        )
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as error:
+        raise RuntimeError(
+            f"Could not read checkpoint '{path}' ({type(error).__name__}: {error}). The file is truncated or not "
+            "a checkpoint: use another one (last.ckpt or the best-*.ckpt beside it) or train again."
+        ) from error
+    if not isinstance(state, dict) or "state_dict" not in state:
+        raise RuntimeError(
+            f"'{path}' is not a Lightning checkpoint (it has no 'state_dict'). Point --ckpt_path at a .ckpt file."
+        )
+
+
 def checkpoint_dir(root_dir: str | None) -> str:
     """Checkpoints live in ``<trainer.default_root_dir>/checkpoints``, a stable place, so that
     ``--ckpt_path last`` finds the previous run's ``last.ckpt``."""
@@ -86,6 +109,12 @@ class DenoisingCLI(LightningCLI):
             default=False,
             help="After fit, test the best checkpoint and print test PSNR/SSIM next to the noisy input's.",
         )
+
+    def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
+        super().parse_arguments(parser, args)
+        subcommand = self.config.get("subcommand")
+        if subcommand:
+            check_checkpoint(self.config[subcommand].get("ckpt_path"))
 
     def before_instantiate_classes(self) -> None:
         # W&B files go beside the checkpoints unless the config says otherwise

@@ -2,5 +2,6 @@
 
 from callbacks.config_saver import SaveConfigBesideCheckpoints
 from callbacks.image_panel import WandbImagePanel
+from callbacks.prediction_writer import DenoisedImageWriter
 
-__all__ = ["SaveConfigBesideCheckpoints", "WandbImagePanel"]
+__all__ = ["DenoisedImageWriter", "SaveConfigBesideCheckpoints", "WandbImagePanel"]

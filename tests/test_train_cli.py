@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import imageio.v3 as iio
 import pytest
 import torch
 import wandb
@@ -118,3 +119,24 @@ def test_offline_wandb_run_holds_metrics_panels_and_config(image_folder: Path, t
     assert len(val_psnr) == 2 and all(10 < value < 60 for value in val_psnr)
     assert config["config"]["model"]["class_path"] == "lightning_modules.Supervised"
     assert config["config"]["trainer"]["max_epochs"] == 2
+
+
+@pytest.mark.parametrize("content", [None, b"not a checkpoint at all", b"PK\x03\x04 truncated zip"])
+def test_missing_or_corrupt_checkpoint_gives_a_clear_error(image_folder: Path, tmp_path: Path, content):
+    checkpoint = tmp_path / "model.ckpt"
+    if content is not None:
+        checkpoint.write_bytes(content)
+    args = folder_args(image_folder, tmp_path / "run", "--model", "lightning_modules.Noise2Noise", *TINY_UNET)
+    expected = "does not exist" if content is None else "Could not read checkpoint"
+    with pytest.raises((FileNotFoundError, RuntimeError), match=expected):
+        main(["test", *args, "--ckpt_path", str(checkpoint)])
+    assert not (tmp_path / "run").exists()  # nothing written
+
+
+def test_predict_writes_denoised_pngs(image_folder: Path, tmp_path: Path):
+    args = folder_args(image_folder, tmp_path, "--model", "lightning_modules.Noise2Noise", *TINY_UNET)
+    main(["fit", *args, "--trainer.max_epochs", "1"])
+    main(["predict", *args, "--ckpt_path", str(tmp_path / "checkpoints" / "last.ckpt")])
+    written = sorted(p.name for p in (tmp_path / "predictions").iterdir())
+    assert written == ["img4.png", "img5.png"]
+    assert iio.imread(tmp_path / "predictions" / "img4.png").shape == (40, 48)
