@@ -19,6 +19,7 @@ from pytorch_lightning.utilities import rank_zero_only
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
+from datamodules.seeding import TEST, TRAIN, VAL, derive_seed
 from lightning_modules.functional import per_image_psnr, per_image_ssim
 
 Batch = dict[str, Tensor]
@@ -33,6 +34,7 @@ class DenoisingModule(pl.LightningModule):
     scheduler_interval: step the scheduler every ``epoch`` or every ``step``.
     scheduler_monitor: metric read by ReduceLROnPlateau.
     results_csv: file name of the per-image test results, written in the trainer's root directory.
+    seed: seeds the method's own random draws (see ``step_generator``).
     """
 
     #: batch keys the method's training loss needs besides ``noisy``; checked with a clear error
@@ -46,6 +48,7 @@ class DenoisingModule(pl.LightningModule):
         scheduler_interval: str = "epoch",
         scheduler_monitor: str = "val/loss",
         results_csv: str = "test_results.csv",
+        seed: int = 0,
     ) -> None:
         super().__init__()
         if scheduler_interval not in ("epoch", "step"):
@@ -62,23 +65,38 @@ class DenoisingModule(pl.LightningModule):
         self.scheduler_interval = scheduler_interval
         self.scheduler_monitor = scheduler_monitor
         self.results_csv = results_csv
+        self.seed = seed
         self.scores = nn.ModuleDict({f"{stage}_{score}": MeanMetric() for stage in ("val", "test") for score in SCORES})
         self.test_rows: list[dict[str, float | str]] = []
 
     # ---- what a method defines -------------------------------------------------------------
-    def training_loss(self, batch: Batch) -> Tensor:
+    def training_loss(self, batch: Batch, generator: torch.Generator) -> Tensor:
+        """The method's loss on a batch; ``generator`` serves any random draw (masks, recorruption)."""
         raise NotImplementedError
 
-    def validation_loss(self, batch: Batch) -> Tensor:
+    def validation_loss(self, batch: Batch, generator: torch.Generator) -> Tensor:
         """The loss reported as ``val/loss``; by default the training loss on the validation batch."""
-        return self.training_loss(batch)
+        return self.training_loss(batch, generator)
 
-    def denoise(self, noisy: Tensor) -> Tensor:
-        """The denoised estimate of ``noisy`` [B, C, H, W]; one network pass unless a method says otherwise."""
+    def denoise(self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None) -> Tensor:
+        """The denoised estimate of ``noisy`` [B, C, H, W]; one network pass unless a method says otherwise.
+        ``batch``, when given, carries what else the data knows (e.g. the noise level)."""
         return self.network(noisy)
 
     def forward(self, noisy: Tensor) -> Tensor:
         return self.denoise(noisy)
+
+    # ---- randomness of the method itself (masks, recorruption) -----------------------------
+    def step_generator(self, stage: str, batch_idx: int, stream: int = 0) -> torch.Generator:
+        """A generator on the model's device, seeded by (seed, stage, rank, step): training draws are
+        fresh each step and differ per DDP rank, validation draws are the same every epoch, and a
+        resumed run draws what an uninterrupted one would have, with no state to checkpoint. ``stream``
+        separates independent uses within one step (inference draws vs the validation loss's)."""
+        if stage == "train":
+            keys = (self.seed, TRAIN, self.global_rank, self.global_step, stream)
+        else:
+            keys = (self.seed, VAL if stage == "val" else TEST, self.global_rank, batch_idx, stream)
+        return torch.Generator(device=self.device).manual_seed(derive_seed(*keys))
 
     # ---- checks ------------------------------------------------------------------------------
     def check_batch(self, batch: Batch) -> None:
@@ -102,7 +120,7 @@ class DenoisingModule(pl.LightningModule):
     # ---- steps -------------------------------------------------------------------------------
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         self.check_batch(batch)
-        loss = self.training_loss(batch)
+        loss = self.training_loss(batch, self.step_generator("train", batch_idx))
         self.check_finite(loss)
         self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(batch["noisy"]))
         return loss
@@ -127,25 +145,25 @@ class DenoisingModule(pl.LightningModule):
             self.log(f"{stage}/{name}", metric, on_epoch=True, batch_size=len(per_image), prog_bar=name == "psnr")
         return values
 
-    def _eval_step(self, batch: Batch, stage: str) -> tuple[Tensor, dict[str, Tensor]]:
-        denoised = self.denoise(batch["noisy"])
+    def _eval_step(self, batch: Batch, batch_idx: int, stage: str) -> tuple[Tensor, dict[str, Tensor]]:
+        denoised = self.denoise(batch["noisy"], self.step_generator(stage, batch_idx), batch)
         if all(key in batch for key in self.required_keys):
-            loss = self.validation_loss(batch)
+            loss = self.validation_loss(batch, self.step_generator(stage, batch_idx, stream=1))
             self.log(f"{stage}/loss", loss, on_epoch=True, sync_dist=True, batch_size=len(batch["noisy"]))
         return denoised, self._score(stage, batch, denoised)
 
     def validation_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
-        denoised, _ = self._eval_step(batch, "val")
+        denoised, _ = self._eval_step(batch, batch_idx, "val")
         return {"denoised": denoised.detach()}
 
     def test_step(self, batch: Batch, batch_idx: int) -> None:
-        _, values = self._eval_step(batch, "test")
+        _, values = self._eval_step(batch, batch_idx, "test")
         names = batch.get("name", [f"{batch_idx}_{i}" for i in range(len(batch["noisy"]))])
         for i, name in enumerate(names):
             self.test_rows.append({"image": name, **{k: float(v[i]) for k, v in values.items()}})
 
     def predict_step(self, batch: Batch, batch_idx: int) -> Tensor:
-        return self.denoise(batch["noisy"]).clamp(0, 1)
+        return self.denoise(batch["noisy"], self.step_generator("test", batch_idx), batch).clamp(0, 1)
 
     # ---- test results ------------------------------------------------------------------------
     def on_test_epoch_start(self) -> None:

@@ -8,6 +8,7 @@ L1 recovers the median (Sec. 3.3, e.g. for outliers).
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from lightning_modules.base import Batch, DenoisingModule
@@ -28,5 +29,5 @@ class Noise2Noise(DenoisingModule):
         super().__init__(network, **kwargs)
         self.loss = check_loss_name(loss)
 
-    def training_loss(self, batch: Batch) -> Tensor:
+    def training_loss(self, batch: Batch, generator: torch.Generator | None = None) -> Tensor:
         return pixel_loss(self.network(batch["noisy"]), batch["noisy2"], self.loss)

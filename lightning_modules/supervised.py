@@ -3,6 +3,7 @@ self-supervised methods with the same network and data (as in Lehtinen et al. 20
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from lightning_modules.base import Batch, DenoisingModule
@@ -23,5 +24,5 @@ class Supervised(DenoisingModule):
         super().__init__(network, **kwargs)
         self.loss = check_loss_name(loss)
 
-    def training_loss(self, batch: Batch) -> Tensor:
+    def training_loss(self, batch: Batch, generator: torch.Generator | None = None) -> Tensor:
         return pixel_loss(self.network(batch["noisy"]), batch["clean"], self.loss)

@@ -19,8 +19,20 @@ REPO = Path(__file__).resolve().parents[1]
 EXPERIMENTS = sorted((REPO / "configs" / "experiments").glob("*.yaml"))
 
 
+def _redirect_folders(config: Path, folder: Path) -> list[str]:
+    """Point an ImageFolder config's data folders at the test's own tiny images."""
+    data = yaml.safe_load(config.read_text())["data"]
+    if not data["class_path"].endswith("ImageFolder"):
+        return []
+    keys = [key for key in ("train_dir", "val_dir", "test_dir") if data["init_args"].get(key)]
+    return [arg for key in keys for arg in (f"--data.init_args.{key}", str(folder))] + [
+        "--data.init_args.val_count",
+        "2",
+    ]
+
+
 @pytest.mark.parametrize("config", EXPERIMENTS, ids=lambda p: p.stem)
-def test_every_experiment_config_runs_through_train_py(config: Path, tmp_path: Path):
+def test_every_experiment_config_runs_through_train_py(config: Path, tmp_path: Path, image_folder: Path):
     cli = main(
         [
             "fit", "-c", str(config),
@@ -28,6 +40,8 @@ def test_every_experiment_config_runs_through_train_py(config: Path, tmp_path: P
             "--trainer.default_root_dir", str(tmp_path),
             "--trainer.enable_progress_bar", "false",
             "--data.init_args.num_workers", "0",
+            "--data.init_args.batch_size", "4",
+            *_redirect_folders(config, image_folder),
         ]
     )  # fmt: skip
     assert cli.trainer.state.finished
@@ -56,8 +70,8 @@ def test_unknown_config_key_names_the_key_and_the_fix(tmp_path: Path, capsys):
     assert "How to fix" in error and "--print_config" in error
 
 
-def _fit(folder: Path, root: Path, *extra: str):
-    args = folder_args(folder, root, "--model", "lightning_modules.Noise2Noise", *TINY_UNET, *extra)
+def _fit(folder: Path, root: Path, *extra: str, method: str = "lightning_modules.Noise2Noise"):
+    args = folder_args(folder, root, "--model", method, *TINY_UNET, *extra)
     return main(["fit", *args])
 
 
@@ -66,14 +80,26 @@ def _weights_and_optimizer(checkpoint: Path) -> tuple[dict, dict]:
     return state["state_dict"], state["optimizer_states"][0]
 
 
-def test_resume_is_exact(image_folder: Path, tmp_path: Path):
+@pytest.mark.parametrize("method", ["lightning_modules.Noise2Noise", "lightning_modules.R2R"])
+def test_resume_is_exact(image_folder: Path, tmp_path: Path, method: str):
     """Train 2 epochs straight vs 1 epoch, stop, resume to 2 (with a data-loader worker this time):
-    identical weights and optimizer state, so noise, crops, flips and shuffling resumed too."""
+    identical weights and optimizer state, so noise, crops, flips, shuffling and the method's own
+    draws (R2R's recorruption) resumed too."""
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    _fit(image_folder, straight, "--trainer.max_epochs", "2")
-    _fit(image_folder, resumed, "--trainer.max_epochs", "1")
+    _fit(image_folder, straight, "--trainer.max_epochs", "2", method=method)
+    _fit(image_folder, resumed, "--trainer.max_epochs", "1", method=method)
     after_one, _ = _weights_and_optimizer(resumed / "checkpoints" / "last.ckpt")
-    _fit(image_folder, resumed, "--trainer.max_epochs", "2", "--ckpt_path", "last", "--data.num_workers", "1")
+    _fit(
+        image_folder,
+        resumed,
+        "--trainer.max_epochs",
+        "2",
+        "--ckpt_path",
+        "last",
+        "--data.num_workers",
+        "1",
+        method=method,
+    )
 
     weights_a, optimizer_a = _weights_and_optimizer(straight / "checkpoints" / "last.ckpt")
     weights_b, optimizer_b = _weights_and_optimizer(resumed / "checkpoints" / "last.ckpt")
