@@ -1,0 +1,45 @@
+"""Helpers shared by the benchmarks: where the real data lives, provenance, and result records."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+
+
+def shared_data() -> Path:
+    """The real standard sets: ./data (a link users make) or the workspace's ../shared/data."""
+    for candidate in (REPO / "data", REPO.parent / "shared" / "data"):
+        if (candidate / "BSD68").is_dir():
+            return candidate
+    raise FileNotFoundError("No data folder with BSD68/: link your copy of the standard sets to ./data")
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+
+
+def device_name() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def append_records(name: str, records: list[dict]) -> Path:
+    """Add records to ``benchmarks/results/<name>.json`` (a JSON list), written after every call."""
+    path = RESULTS / f"{name}.json"
+    existing = json.loads(path.read_text()) if path.exists() else []
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(existing + records, indent=2) + "\n")
+    return path
