@@ -1,10 +1,11 @@
-"""R2R on the real Train400 -> BSD68 at sigma=25, reduced CPU budget; test PSNR for a single clean
-pass, K = 1 and K = 50 recorrupted passes (the official test uses K = 50).
+"""Train400 -> BSD68 at sigma=25 on a reduced CPU budget, for the methods that share the R2R recipe
+(DnCNN-17, 40x40 patches, Adam 1e-3 dropping tenfold at 60% of training), tested with each
+inference the method offers. Records go to benchmarks/results/<experiment>.json as they come.
 
-    python benchmarks/r2r_bsd68.py --steps 1000 --batch-size 32
+    python benchmarks/bsd68_reduced_budget.py --experiment r2r_bsd68 --steps 1000 --batch-size 32
+    python benchmarks/bsd68_reduced_budget.py --experiment n2s_bsd68 --steps 1000 --batch-size 32
 
-The full recipe (1,600 steps x 50 epochs at batch 128) is `configs/experiments/r2r_bsd68.yaml`.
-Records go to benchmarks/results/r2r_bsd68.json as they are measured.
+The full recipes are `configs/experiments/{r2r,n2s}_bsd68.yaml` (1,600 steps x 50 epochs, batch 128).
 """
 
 from __future__ import annotations
@@ -17,8 +18,18 @@ import pytorch_lightning as pl
 from benchmarks.common import append_records, commit, device_name, shared_data
 from cli import main
 from datamodules import ImageFolder
-from lightning_modules import R2R
+from lightning_modules import DenoisingModule
 from noise import Gaussian
+
+# (inference overrides, label of the K column) per experiment; K = 0 means no Monte-Carlo averaging
+INFERENCES = {
+    "r2r_bsd68": [
+        ({"inference": "single"}, 0),
+        ({"inference": "mc", "mc_samples": 1}, 1),
+        ({"inference": "mc", "mc_samples": 50}, 50),
+    ],
+    "n2s_bsd68": [({"inference": "single"}, 0), ({"inference": "j_invariant"}, 0)],
+}
 
 
 def train(args, data_root) -> tuple[str, float, int]:
@@ -28,7 +39,7 @@ def train(args, data_root) -> tuple[str, float, int]:
     started = time.perf_counter()
     cli = main(
         [
-            "fit", "-c", "configs/experiments/r2r_bsd68.yaml",
+            "fit", "-c", f"configs/experiments/{args.experiment}.yaml",
             "--data.init_args.train_dir", str(data_root / "Train400"),
             "--data.init_args.val_dir", str(data_root / "Set12"),
             "--data.init_args.test_dir", str(data_root / "BSD68"),
@@ -37,20 +48,18 @@ def train(args, data_root) -> tuple[str, float, int]:
             "--data.init_args.num_workers", "1",
             "--trainer.max_epochs", str(epochs),
             "--model.init_args.lr_scheduler.init_args.milestones", f"[{drop}]",
-            "--trainer.default_root_dir", args.root,
+            "--trainer.default_root_dir", f"runs/bench_{args.experiment}",
             "--trainer.logger", "false",
         ]
     )  # fmt: skip
     return cli.trainer.checkpoint_callback.last_model_path, time.perf_counter() - started, cli.trainer.global_step
 
 
-def test(checkpoint: str, data_root, inference: str, mc_samples: int) -> tuple[dict, float]:
-    model = R2R.load_from_checkpoint(checkpoint, map_location="cpu", inference=inference, mc_samples=mc_samples)
-    data = ImageFolder(
-        str(data_root / "Train400"), test_dir=str(data_root / "BSD68"), noise=Gaussian(sigma=25), channels=1
-    )
+def test(checkpoint: str, data_root, overrides: dict) -> tuple[dict, float]:
+    model = DenoisingModule.load_from_checkpoint(checkpoint, map_location="cpu", **overrides)
+    data = ImageFolder(str(data_root / "Train400"), test_dir=str(data_root / "BSD68"), noise=Gaussian(sigma=25))
     trainer = pl.Trainer(
-        accelerator="cpu", logger=False, enable_checkpointing=False, default_root_dir="runs/bench_r2r_test"
+        accelerator="cpu", logger=False, enable_checkpointing=False, default_root_dir="runs/bench_test"
     )
     started = time.perf_counter()
     metrics = trainer.test(model, datamodule=data, verbose=False)[0]
@@ -59,12 +68,11 @@ def test(checkpoint: str, data_root, inference: str, mc_samples: int) -> tuple[d
 
 def main_benchmark() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--experiment", choices=sorted(INFERENCES), default="r2r_bsd68")
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--patches-per-image", type=int, default=8)
-    parser.add_argument("--root", default="runs/bench_r2r_bsd68")
     parser.add_argument("--checkpoint", help="skip training and test this checkpoint")
-    parser.add_argument("--mc", type=int, nargs="+", default=[0, 1, 50], help="K values; 0 = single clean pass")
     args = parser.parse_args()
     data_root = shared_data()
     if args.checkpoint:
@@ -72,17 +80,16 @@ def main_benchmark() -> None:
     else:
         checkpoint, train_seconds, steps = train(args, data_root)
         print(f"trained {steps} steps in {train_seconds:.0f} s -> {checkpoint}")
-    for k in args.mc:
-        inference = "single" if k == 0 else "mc"
-        metrics, seconds = test(checkpoint, data_root, inference, max(k, 1))
+    for overrides, k in INFERENCES[args.experiment]:
+        metrics, seconds = test(checkpoint, data_root, overrides)
         record = {
-            "method": "r2r",
+            "method": args.experiment.split("_")[0],
             "dataset": "bsd68",
             "noise": "gaussian25",
             "psnr": round(metrics["test/psnr"], 3),
             "ssim": round(metrics["test/ssim"], 4),
             "noisy_psnr": round(metrics["test/noisy_psnr"], 3),
-            "inference": inference,
+            "inference": overrides["inference"],
             "mc_samples": k,
             "seconds": round(train_seconds, 1) if train_seconds else None,
             "test_seconds": round(seconds, 1),
@@ -92,11 +99,11 @@ def main_benchmark() -> None:
             "train_data": "Train400 40x40 patches",
             "device": device_name(),
             "commit": commit(),
-            "command": "python benchmarks/r2r_bsd68.py "
+            "command": f"python benchmarks/bsd68_reduced_budget.py --experiment {args.experiment} "
             + f"--steps {args.steps} --batch-size {args.batch_size} --patches-per-image {args.patches_per_image}",
         }
         print(record)
-        append_records("r2r_bsd68", [record])
+        append_records(args.experiment, [record])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,68 @@
+"""Noise2Self (Batson & Royer, ICML 2019).
+
+For J-invariant f (the output at j ignores the input at j) and noise independent across pixels,
+E||f(y) - y||^2 = E||f(y) - x||^2 + E||y - x||^2 (Eq. 2 of the paper): the self-supervised loss is the
+supervised loss plus a constant. A network is made J-invariant by masking (Sec. 4): a grid phase hides
+1 / w^2 of the pixels (interpolated from their neighbours, or zeroed), and the loss is taken on the
+hidden pixels only. Training cycles through the w^2 phases step by step, as the reference code does;
+validation uses a phase fixed by the batch index, so ``val/loss`` is comparable across epochs.
+
+Inference: ``single`` applies the trained network to the whole noisy image (the reference notebook's
+default, usually a little better); ``j_invariant`` sums ``network(mask_i(y)) * mask_i`` over all phases.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from lightning_modules.base import Batch, DenoisingModule
+from lightning_modules.masking import REPLACEMENTS, grid_mask, j_invariant_reconstruction, mask_input, masked_mse
+
+INFERENCE = ("single", "j_invariant")
+
+
+class Noise2Self(DenoisingModule):
+    """Args:
+    network: any denoiser (the reference uses a DnCNN or a U-Net).
+    mask_width: w, the grid period; w^2 phases (4 in the reference examples).
+    replacement: ``interpolate`` (3x3 neighbour kernel, per channel) or ``zero``.
+    inference: ``single`` or ``j_invariant``.
+    **kwargs: the ``DenoisingModule`` arguments.
+    """
+
+    def __init__(
+        self,
+        network: nn.Module,
+        mask_width: int = 4,
+        replacement: str = "interpolate",
+        inference: str = "single",
+        **kwargs,
+    ) -> None:
+        super().__init__(network, **kwargs)
+        if mask_width < 2:
+            raise ValueError(f"mask_width must be >= 2, got {mask_width}")
+        if replacement not in REPLACEMENTS:
+            raise ValueError(f"replacement must be one of {REPLACEMENTS}, got {replacement!r}")
+        if inference not in INFERENCE:
+            raise ValueError(f"inference must be one of {INFERENCE}, got {inference!r}")
+        self.mask_width = mask_width
+        self.replacement = replacement
+        self.inference = inference
+
+    def masked_loss(self, noisy: Tensor, phase: int) -> Tensor:
+        mask = grid_mask(*noisy.shape[-2:], self.mask_width, phase, noisy.device)
+        return masked_mse(self.network(mask_input(noisy, mask, self.replacement)), noisy, mask)
+
+    def training_loss(self, batch: Batch, generator: torch.Generator | None = None) -> Tensor:
+        return self.masked_loss(batch["noisy"], self.global_step % self.mask_width**2)
+
+    def validation_loss(self, batch: Batch, generator: torch.Generator | None = None) -> Tensor:
+        # a phase fixed per validation batch (the batch's position is folded into the generator seed)
+        phase = int(torch.randint(self.mask_width**2, (), generator=generator, device=generator.device))
+        return self.masked_loss(batch["noisy"], phase)
+
+    def denoise(self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None) -> Tensor:
+        if self.inference == "j_invariant":
+            return j_invariant_reconstruction(self.network, noisy, self.mask_width, self.replacement)
+        return self.network(noisy)
