@@ -59,3 +59,72 @@ def j_invariant_reconstruction(
         mask = grid_mask(height, width, grid, phase, image.device)
         output = output + network(mask_input(image, mask, replacement)) * mask
     return output
+
+
+# ---- Noise2Void: scattered blind spots --------------------------------------------------------
+
+
+def stratified_coordinates(
+    batch: int, height: int, width: int, fraction: float, generator: torch.Generator
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Pick about ``fraction`` of the pixels of each image, one uniformly inside every box of a grid
+    of side ``round(1 / sqrt(fraction))`` (the stratified sampling of the N2V and CAREamics code), so
+    blind spots are spread evenly. Returns flat (image, row, column) index tensors."""
+    box = max(1, round(fraction**-0.5))
+    rows, cols = -(-height // box), -(-width // box)
+    device = generator.device
+    r = (
+        torch.randint(box, (batch, rows, cols), generator=generator, device=device)
+        + box * torch.arange(rows, device=device)[:, None]
+    )
+    c = torch.randint(box, (batch, rows, cols), generator=generator, device=device) + box * torch.arange(
+        cols, device=device
+    )
+    b = torch.arange(batch, device=device)[:, None, None].expand(batch, rows, cols)
+    keep = (r < height) & (c < width)
+    return b[keep], r[keep], c[keep]
+
+
+def neighbour_offsets(radius: int = 2, device=None) -> Tensor:
+    """All (dy, dx) in the (2 radius + 1)^2 window except (0, 0): shape [(2r+1)^2 - 1, 2]."""
+    span = torch.arange(-radius, radius + 1, device=device)
+    grid = torch.stack(torch.meshgrid(span, span, indexing="ij"), dim=-1).reshape(-1, 2)
+    return grid[(grid != 0).any(dim=1)]
+
+
+def _step(index: Tensor, offset: Tensor, size: int) -> Tensor:
+    """``index + offset``, or ``index - offset`` where that would leave the image: mirroring the
+    offset (not the coordinate) keeps the result off the original pixel."""
+    moved = index + offset
+    return torch.where((moved < 0) | (moved >= size), index - offset, moved)
+
+
+def n2v_manipulate(
+    noisy: Tensor, fraction: float, generator: torch.Generator, radius: int = 2, replacement: str = "uniform"
+) -> tuple[Tensor, Tensor]:
+    """Noise2Void's input manipulation (Krull et al. CVPR 2019, Sec. 3.2; N2V2, Hoeck et al. 2022).
+
+    Picks ~``fraction`` of the pixels (stratified) and replaces each, in all channels, by ``uniform``:
+    the value of a neighbour drawn uniformly from the window without the centre, or ``median``: the
+    per-channel median of the window without the centre (N2V2). Returns the manipulated image and
+    the [B, 1, H, W] mask of the picked pixels (the loss mask: picked, not "changed").
+    """
+    batch, channels, height, width = noisy.shape
+    b, r, c = stratified_coordinates(batch, height, width, fraction, generator)
+    offsets = neighbour_offsets(radius, noisy.device)
+    if replacement == "uniform":
+        choice = torch.randint(len(offsets), (len(b),), generator=generator, device=generator.device).to(noisy.device)
+        rr = _step(r, offsets[choice, 0], height)
+        cc = _step(c, offsets[choice, 1], width)
+        values = noisy[b, :, rr, cc]  # [N, C]
+    elif replacement == "median":
+        rr = _step(r[:, None], offsets[None, :, 0], height)
+        cc = _step(c[:, None], offsets[None, :, 1], width)
+        values = noisy[b[:, None], :, rr, cc].median(dim=1).values  # [N, 24, C] -> [N, C]
+    else:
+        raise ValueError(f"replacement must be 'uniform' or 'median', got {replacement!r}")
+    manipulated = noisy.clone()
+    manipulated[b, :, r, c] = values
+    mask = torch.zeros(batch, 1, height, width, device=noisy.device, dtype=noisy.dtype)
+    mask[b, 0, r, c] = 1.0
+    return manipulated, mask

@@ -1,5 +1,9 @@
 """U-Net (Ronneberger, Fischer, Brox, MICCAI 2015) as used for denoising (Noise2Noise, Noise2Void).
 
+N2V2 (Hoeck et al. 2022) options: ``pooling="blur"`` (max-blur-pool: 2x2 max with stride 1, then a
+[1,2,1] x [1,2,1] blur with stride 2; Zhang, ICML 2019) and ``top_skip=False`` (no skip connection at
+full resolution), which together remove Noise2Void's checkerboard artefacts.
+
 Each level: two 3x3 conv + LeakyReLU; 2x2 max-pooling down; nearest (or transposed-conv) up; skip
 connections by concatenation; channel width doubles per level. Any input size works: the input is
 reflect-padded to a multiple of ``2 ** depth`` and the output cropped back, so callers never have to
@@ -23,6 +27,20 @@ def _double_conv(in_channels: int, out_channels: int, batch_norm: bool) -> nn.Se
     return nn.Sequential(*layers)
 
 
+class MaxBlurPool(nn.Module):
+    """Anti-aliased downsampling by two: dense 2x2 max-pooling, then a binomial blur with stride 2."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        blur = torch.tensor([1.0, 2.0, 1.0])
+        kernel = (blur[:, None] * blur[None, :]) / 16.0
+        self.register_buffer("kernel", kernel.expand(channels, 1, 3, 3).clone(), persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = F.max_pool2d(x, 2, stride=1)  # [H-1, W-1]
+        return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), self.kernel, stride=2, groups=x.shape[1])
+
+
 def pad_to_multiple(x: Tensor, multiple: int) -> tuple[Tensor, tuple[int, int]]:
     """Reflect-pad bottom/right so H and W are multiples of ``multiple``; returns the original size."""
     h, w = x.shape[-2:]
@@ -44,10 +62,14 @@ class UNet(nn.Module):
         batch_norm: bool = False,
         residual: bool = False,
         upsampling: str = "nearest",
+        pooling: str = "max",
+        top_skip: bool = True,
     ) -> None:
         super().__init__()
         if depth < 1:
             raise ValueError(f"UNet depth must be >= 1, got {depth}")
+        if pooling not in ("max", "blur"):
+            raise ValueError(f"pooling must be 'max' or 'blur', got {pooling!r}")
         if upsampling not in ("nearest", "transpose"):
             raise ValueError(f"upsampling must be 'nearest' or 'transpose', got {upsampling!r}")
         out_channels = in_channels if out_channels is None else out_channels
@@ -55,12 +77,15 @@ class UNet(nn.Module):
             raise ValueError("residual UNet adds its input to the output: out_channels must equal in_channels")
         self.depth = depth
         self.residual = residual
+        self.top_skip = top_skip
         widths = [width * 2**level for level in range(depth + 1)]
 
         self.encoders = nn.ModuleList()
+        self.pools = nn.ModuleList()
         c_in = in_channels
         for level in range(depth):
             self.encoders.append(_double_conv(c_in, widths[level], batch_norm))
+            self.pools.append(MaxBlurPool(widths[level]) if pooling == "blur" else nn.MaxPool2d(2))
             c_in = widths[level]
         self.bottleneck = _double_conv(widths[depth - 1], widths[depth], batch_norm)
 
@@ -74,19 +99,21 @@ class UNet(nn.Module):
                     nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(widths[level + 1], widths[level], 1)
                 )
             self.upsamplers.append(up)
-            self.decoders.append(_double_conv(2 * widths[level], widths[level], batch_norm))
+            skip_channels = widths[level] if (level > 0 or top_skip) else 0
+            self.decoders.append(_double_conv(widths[level] + skip_channels, widths[level], batch_norm))
         self.head = nn.Conv2d(widths[0], out_channels, 1)
 
     def forward(self, x: Tensor) -> Tensor:
         padded, (h, w) = pad_to_multiple(x, 2**self.depth)
         skips = []
         out = padded
-        for encoder in self.encoders:
+        for encoder, pool in zip(self.encoders, self.pools, strict=True):
             out = encoder(out)
             skips.append(out)
-            out = F.max_pool2d(out, 2)
+            out = pool(out)
         out = self.bottleneck(out)
-        for up, decoder, skip in zip(self.upsamplers, self.decoders, reversed(skips), strict=True):
-            out = decoder(torch.cat([up(out), skip], dim=1))
+        for level, (up, decoder, skip) in enumerate(zip(self.upsamplers, self.decoders, reversed(skips), strict=True)):
+            top = level == self.depth - 1
+            out = decoder(up(out) if top and not self.top_skip else torch.cat([up(out), skip], dim=1))
         out = self.head(out)[..., :h, :w]
         return x + out if self.residual else out

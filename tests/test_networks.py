@@ -44,3 +44,14 @@ def test_invalid_network_settings_are_rejected():
         DnCNN(depth=1)
     with pytest.raises(ValueError, match="out_channels"):
         UNet(in_channels=1, out_channels=3, residual=True)
+
+
+def test_n2v2_unet_blur_pooling_and_no_top_skip():
+    plain = UNet(depth=2, width=4)
+    n2v2 = UNet(depth=2, width=4, pooling="blur", top_skip=False)
+    x = torch.rand(2, 1, 21, 30)
+    assert n2v2(x).shape == x.shape
+    # the top decoder takes only the upsampled features (4 channels), not those plus the skip (8)
+    assert n2v2.decoders[-1][0].in_channels == 4 and plain.decoders[-1][0].in_channels == 8
+    constant = torch.full((1, 3, 8, 8), 2.0)
+    assert torch.allclose(n2v2.pools[0].__class__(3)(constant), torch.full((1, 3, 4, 4), 2.0))  # blur keeps flat

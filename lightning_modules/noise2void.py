@@ -1,0 +1,57 @@
+"""Noise2Void (Krull, Buchholz, Jug, CVPR 2019) and its N2V2 variant (Hoeck et al., ECCV-W 2022).
+
+A blind-spot network trained by masking: in every training patch about 0.2% of the pixels are
+picked (stratified over the patch) and replaced by a random neighbour from the 5x5 window without the
+centre; the loss is the squared error between the network's output and the original noisy value at
+the picked pixels only (Eq. 7-8 of the paper). The picked pixel's value never reaches the loss
+target through the input, so for pixel-wise independent zero-mean noise the network learns the
+clean signal. N2V2 replaces by the median of the window without the centre and uses a U-Net with
+max-blur-pooling and no top skip connection (``networks.UNet(pooling="blur", top_skip=False)``),
+which removes N2V's checkerboard artefacts. Inference is a single pass on the noisy image.
+
+The mask stream comes from ``step_generator``: a function of (seed, rank, step), so each DDP rank
+draws different masks, a resumed run draws the masks the uninterrupted one would have, and the
+validation masks are fixed (``val/loss`` comparable across epochs).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from lightning_modules.base import Batch, DenoisingModule
+from lightning_modules.masking import masked_mse, n2v_manipulate
+
+
+class Noise2Void(DenoisingModule):
+    """Args:
+    network: the denoiser (a U-Net of depth 2 with 96 channels in the BSD68 recipe).
+    mask_fraction: fraction of pixels picked per patch (0.198% in the N2V code).
+    radius: half-size of the replacement window (2: 5x5).
+    replacement: ``uniform`` (N2V) or ``median`` (N2V2).
+    **kwargs: the ``DenoisingModule`` arguments.
+    """
+
+    def __init__(
+        self,
+        network: nn.Module,
+        mask_fraction: float = 0.00198,
+        radius: int = 2,
+        replacement: str = "uniform",
+        **kwargs,
+    ) -> None:
+        super().__init__(network, **kwargs)
+        if not 0 < mask_fraction < 1:
+            raise ValueError(f"mask_fraction must be in (0, 1), got {mask_fraction}")
+        if radius < 1:
+            raise ValueError(f"radius must be >= 1, got {radius}")
+        if replacement not in ("uniform", "median"):
+            raise ValueError(f"replacement must be 'uniform' or 'median', got {replacement!r}")
+        self.mask_fraction = mask_fraction
+        self.radius = radius
+        self.replacement = replacement
+
+    def training_loss(self, batch: Batch, generator: torch.Generator) -> Tensor:
+        noisy = batch["noisy"]
+        manipulated, mask = n2v_manipulate(noisy, self.mask_fraction, generator, self.radius, self.replacement)
+        return masked_mse(self.network(manipulated), noisy, mask)
