@@ -1,0 +1,56 @@
+"""denoise.py: folders and files in, same bit depth and mode out, a per-image table."""
+
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import torch
+
+from denoise import main
+from tests.conftest import smooth_image
+from zero_shot.noise2self import fit_noise2self
+
+
+@pytest.fixture
+def noisy_pair(tmp_path: Path) -> tuple[Path, Path]:
+    rng = np.random.default_rng(0)
+    clean = smooth_image(rng, 48, 48)
+    noisy = np.clip(clean + rng.normal(0, 25, clean.shape), 0, 255).astype(np.uint8)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "ref").mkdir()
+    iio.imwrite(tmp_path / "in" / "a.png", noisy)
+    iio.imwrite(tmp_path / "ref" / "a.png", clean)
+    noisy16 = (noisy.astype(np.uint16) * 257)[..., None].repeat(3, axis=-1)
+    iio.imwrite(tmp_path / "in" / "b.tif", noisy16)
+    return tmp_path / "in", tmp_path / "ref"
+
+
+def test_n2s_denoises_a_folder_keeping_bit_depth_and_mode(noisy_pair, tmp_path: Path, capsys):
+    inputs, references = noisy_pair
+    rows = main(["--method", "n2s", str(inputs), "--output", str(tmp_path / "out"), "--clean", str(references),
+                 "--iterations", "100"])  # fmt: skip
+    a = iio.imread(tmp_path / "out" / "a.png")
+    b = iio.imread(tmp_path / "out" / "b.tif")
+    assert a.dtype == np.uint8 and a.shape == (48, 48)
+    assert b.dtype == np.uint16 and b.shape == (48, 48, 3)
+    table = capsys.readouterr().out
+    assert "a.png" in table and "b.tif" in table and "denoised dB" in table
+    by_name = {row["image"]: row for row in rows}
+    assert by_name["a.png"]["psnr"] > by_name["a.png"]["noisy_psnr"]
+    assert "psnr" not in by_name["b.tif"]  # no reference given for b
+
+
+def test_missing_input_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(FileNotFoundError, match="neither an image"):
+        main(["--method", "n2s", str(tmp_path / "nope.png"), "--output", str(tmp_path / "out")])
+
+
+def test_fit_keeps_the_model_with_the_lowest_held_out_loss():
+    torch.manual_seed(0)
+    noisy = torch.rand(1, 32, 32)
+    result = fit_noise2self(noisy, iterations=40, progress=False)
+    assert result.denoised.shape == noisy.shape
+    validations = [v for _, _, v in result.history]
+    assert result.best_validation_loss == min(validations)
+    assert result.best_iteration == result.history[validations.index(min(validations))][0]
