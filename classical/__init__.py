@@ -1,0 +1,1 @@
+"""Classical denoisers and their self-supervised (J-invariant) calibration."""
