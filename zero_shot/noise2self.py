@@ -26,6 +26,7 @@ from networks import DnCNN
 @dataclass
 class FitResult:
     denoised: Tensor
+    network: torch.nn.Module  # the selected model, in eval mode
     best_iteration: int
     best_validation_loss: float
     seconds: float
@@ -76,4 +77,5 @@ def fit_noise2self(
     with torch.no_grad():
         denoised = network(image).clamp(0, 1)
     seconds = time.perf_counter() - started
-    return FitResult(denoised[0] if noisy.dim() == 3 else denoised, best_iteration, best_loss, seconds, history)
+    denoised = denoised[0] if noisy.dim() == 3 else denoised
+    return FitResult(denoised, network, best_iteration, best_loss, seconds, history)
