@@ -29,13 +29,25 @@ INFERENCES = {
         ({"inference": "mc", "mc_samples": 50}, 50),
     ],
     "n2s_bsd68": [({"inference": "single"}, 0), ({"inference": "j_invariant"}, 0)],
+    "n2v_bsd68": [({}, 0)],
 }
+
+
+NETWORKS = {"r2r_bsd68": "DnCNN-17 (64 ch)", "n2s_bsd68": "DnCNN-17 (64 ch)", "n2v_bsd68": "UNet depth 2, 96 ch, BN"}
+PATCH = {"r2r_bsd68": 40, "n2s_bsd68": 40, "n2v_bsd68": 64}
+
+
+def schedule_overrides(experiment: str, drop: int) -> list[str]:
+    """MultiStepLR recipes drop at 60% of the shortened run; N2V keeps its ReduceLROnPlateau."""
+    if experiment == "n2v_bsd68":
+        return []
+    return ["--model.init_args.lr_scheduler.init_args.milestones", f"[{drop}]"]
 
 
 def train(args, data_root) -> tuple[str, float, int]:
     steps_per_epoch = 400 * args.patches_per_image // args.batch_size
     epochs = max(1, round(args.steps / steps_per_epoch))
-    drop = max(1, round(epochs * 0.6))  # the recipe drops the lr at 30 of 50 epochs
+    drop = max(1, round(epochs * 0.6))  # the R2R recipe drops the lr at 30 of 50 epochs
     started = time.perf_counter()
     cli = main(
         [
@@ -47,7 +59,7 @@ def train(args, data_root) -> tuple[str, float, int]:
             "--data.init_args.patches_per_image", str(args.patches_per_image),
             "--data.init_args.num_workers", "1",
             "--trainer.max_epochs", str(epochs),
-            "--model.init_args.lr_scheduler.init_args.milestones", f"[{drop}]",
+            *schedule_overrides(args.experiment, drop),
             "--trainer.default_root_dir", f"runs/bench_{args.experiment}",
             "--trainer.logger", "false",
         ]
@@ -89,14 +101,14 @@ def main_benchmark() -> None:
             "psnr": round(metrics["test/psnr"], 3),
             "ssim": round(metrics["test/ssim"], 4),
             "noisy_psnr": round(metrics["test/noisy_psnr"], 3),
-            "inference": overrides["inference"],
+            "inference": overrides.get("inference", "single"),
             "mc_samples": k,
             "seconds": round(train_seconds, 1) if train_seconds else None,
             "test_seconds": round(seconds, 1),
             "steps": steps,
             "batch_size": args.batch_size,
-            "network": "DnCNN-17 (64 ch)",
-            "train_data": "Train400 40x40 patches",
+            "network": NETWORKS[args.experiment],
+            "train_data": f"Train400 {PATCH[args.experiment]}x{PATCH[args.experiment]} patches",
             "device": device_name(),
             "commit": commit(),
             "command": f"python benchmarks/bsd68_reduced_budget.py --experiment {args.experiment} "

@@ -1,7 +1,10 @@
 """Method-agnostic data: every DataModule yields batches of the batch contract (see DESIGN)."""
 
 from datamodules.base import DenoisingDataModule
+from datamodules.bsd import BSD
 from datamodules.folder import ImageFolder
+from datamodules.mnist import MNIST
 from datamodules.samples import SampleImages
+from datamodules.sidd import SIDD
 
-__all__ = ["DenoisingDataModule", "ImageFolder", "SampleImages"]
+__all__ = ["BSD", "MNIST", "SIDD", "DenoisingDataModule", "ImageFolder", "SampleImages"]

@@ -7,17 +7,18 @@ seeding, DDP sharding and the batch contract live here, so every dataset behaves
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 
-import numpy as np
 import pytorch_lightning as pl
 from jsonargparse import lazy_instance
 from torch.utils.data import DataLoader, Dataset
 
 from datamodules.datasets import EvalImageDataset, TrainPatchDataset
 from datamodules.seeding import TEST, VAL, EpochSampler
+from datamodules.sources import ImageFiles
 from noise.models import Gaussian, NoiseModel
 
-Split = tuple[list[np.ndarray], list[str]]
+Split = tuple[Sequence, list[str]]  # a source of images (see datamodules.sources) and their names
 
 
 class DenoisingDataModule(pl.LightningDataModule, ABC):
@@ -65,7 +66,8 @@ class DenoisingDataModule(pl.LightningDataModule, ABC):
 
     @abstractmethod
     def load_split(self, split: str) -> Split:
-        """Images ([H, W, channels] float32 in [0, 1]) and their names for 'train', 'val' or 'test'."""
+        """The images of 'train', 'val' or 'test' ([H, W, channels] float32 in [0, 1], or dicts of aligned
+        real captures) as a sequence, usually a lazy ``ImageFiles``, and their names."""
 
     def setup(self, stage: str) -> None:
         wanted = {"fit": ("train", "val"), "validate": ("val",), "test": ("test",), "predict": ("predict",)}[stage]
@@ -73,6 +75,8 @@ class DenoisingDataModule(pl.LightningDataModule, ABC):
             if split in self.datasets:
                 continue
             images, names = self.load_split("test" if split == "predict" else split)
+            if isinstance(images, ImageFiles):
+                images.check()
             if split == "train":
                 self.datasets[split] = TrainPatchDataset(
                     images, self.patch_size, self.patches_per_image, self.noise, self.seed, self.augment

@@ -22,8 +22,16 @@ def to_tensor(image: np.ndarray) -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float()
 
 
-def make_sample(image: Tensor, noise: NoiseModel | None, generator: torch.Generator) -> dict[str, Tensor]:
-    """Two independent noisy draws at the same noise level from a clean image, or a noisy image as is."""
+def make_sample(
+    item: np.ndarray | dict[str, np.ndarray], noise: NoiseModel | None, generator: torch.Generator
+) -> dict[str, Tensor]:
+    """Two independent noisy draws at the same noise level from a clean image; a noisy image as is;
+    or a group of real captures (``noisy``, ``noisy2``, ``clean``) as they are."""
+    if isinstance(item, dict):
+        if noise is not None:
+            raise ValueError("synthetic noise cannot be added to real captures: set data.noise to null")
+        return {key: to_tensor(value) for key, value in item.items()}
+    image = to_tensor(item)
     if noise is None:
         return {"noisy": image}
     noisy, params = noise.sample(image, generator)
@@ -51,13 +59,15 @@ class TrainPatchDataset(Dataset):
         self.patches_per_image = patches_per_image
         self.noise = noise
         self.seed = seed
+        # real captures of one scene are cropped and flipped together
+        self.targets = {"noisy2": "image", "clean": "image"}
         steps: list[A.BasicTransform] = [
             A.PadIfNeeded(patch_size, patch_size, border_mode=cv2.BORDER_REFLECT_101),
             A.RandomCrop(patch_size, patch_size),
         ]
         if augment:
             steps += [A.HorizontalFlip(), A.VerticalFlip(), A.RandomRotate90()]
-        self.transform = A.Compose(steps)
+        self.transform = A.Compose(steps, additional_targets=self.targets)
 
     def __len__(self) -> int:
         return len(self.images) * self.patches_per_image
@@ -67,8 +77,15 @@ class TrainPatchDataset(Dataset):
         # one stream per transform: seeding them alike would tie the flips and rotations together
         for position, transform in enumerate(self.transform.transforms):
             transform.set_random_seed(derive_seed(self.seed, epoch, index, 2 + position))
-        patch = self.transform(image=self.images[index % len(self.images)])["image"]
-        return make_sample(to_tensor(patch), self.noise, derive_generator(self.seed, epoch, index, 1))
+        item = self.images[index // self.patches_per_image]
+        if isinstance(item, dict):
+            # the first key is the reference image, the others follow it
+            keys = list(item)
+            out = self.transform(image=item[keys[0]], **{k: item[k] for k in keys[1:]})
+            patch: np.ndarray | dict[str, np.ndarray] = {keys[0]: out["image"], **{k: out[k] for k in keys[1:]}}
+        else:
+            patch = self.transform(image=item)["image"]
+        return make_sample(patch, self.noise, derive_generator(self.seed, epoch, index, 1))
 
 
 class EvalImageDataset(Dataset):
@@ -89,5 +106,5 @@ class EvalImageDataset(Dataset):
         return len(self.images)
 
     def __getitem__(self, index: int) -> dict[str, Tensor | str | int]:
-        sample = make_sample(to_tensor(self.images[index]), self.noise, derive_generator(self.seed, self.stage, index))
+        sample = make_sample(self.images[index], self.noise, derive_generator(self.seed, self.stage, index))
         return {**sample, "name": self.names[index], "index": index}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from datamodules.base import DenoisingDataModule, Split
-from datamodules.image_io import list_images, read_image
+from datamodules.image_io import list_images
+from datamodules.sources import ImageFiles
 
 
 class ImageFolder(DenoisingDataModule):
@@ -53,4 +54,4 @@ class ImageFolder(DenoisingDataModule):
 
     def load_split(self, split: str) -> Split:
         files = self._files(split)
-        return [read_image(f, self.channels) for f in files], [f.stem for f in files]
+        return ImageFiles(files, self.channels), [f.stem for f in files]

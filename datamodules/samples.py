@@ -8,7 +8,7 @@ from pathlib import Path
 import skimage
 
 from datamodules.base import DenoisingDataModule, Split
-from datamodules.image_io import read_image
+from datamodules.sources import ImageFiles
 
 # natural photographs and textures only (no binary masks, text pages or synthetic test charts)
 SAMPLE_SPLITS: dict[str, tuple[str, ...]] = {
@@ -43,4 +43,4 @@ class SampleImages(DenoisingDataModule):
     def load_split(self, split: str) -> Split:
         folder = sample_image_dir()
         names = SAMPLE_SPLITS[split]
-        return [read_image(folder / name, self.channels) for name in names], [Path(n).stem for n in names]
+        return ImageFiles([folder / name for name in names], self.channels), [Path(n).stem for n in names]
