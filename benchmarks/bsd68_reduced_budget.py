@@ -17,7 +17,7 @@ import pytorch_lightning as pl
 
 from benchmarks.common import append_records, commit, device_name, shared_data
 from cli import main
-from datamodules import ImageFolder
+from datamodules import BSD
 from lightning_modules import DenoisingModule
 from noise import Gaussian
 
@@ -52,9 +52,7 @@ def train(args, data_root) -> tuple[str, float, int]:
     cli = main(
         [
             "fit", "-c", f"configs/experiments/{args.experiment}.yaml",
-            "--data.init_args.train_dir", str(data_root / "Train400"),
-            "--data.init_args.val_dir", str(data_root / "Set12"),
-            "--data.init_args.test_dir", str(data_root / "BSD68"),
+            "--data.init_args.root", str(data_root),
             "--data.init_args.batch_size", str(args.batch_size),
             "--data.init_args.patches_per_image", str(args.patches_per_image),
             "--data.init_args.num_workers", "1",
@@ -69,7 +67,7 @@ def train(args, data_root) -> tuple[str, float, int]:
 
 def test(checkpoint: str, data_root, overrides: dict) -> tuple[dict, float]:
     model = DenoisingModule.load_from_checkpoint(checkpoint, map_location="cpu", **overrides)
-    data = ImageFolder(str(data_root / "Train400"), test_dir=str(data_root / "BSD68"), noise=Gaussian(sigma=25))
+    data = BSD(str(data_root), test_set="BSD68", noise=Gaussian(sigma=25))
     trainer = pl.Trainer(
         accelerator="cpu", logger=False, enable_checkpointing=False, default_root_dir="runs/bench_test"
     )

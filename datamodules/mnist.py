@@ -113,6 +113,10 @@ class MNIST(DenoisingDataModule):
             images, offset = self._images("t10k"), 0
         else:
             train = self._images("train")
+            if not 0 < self.val_count < len(train):
+                raise ValueError(
+                    f"val_count={self.val_count} must be between 1 and {len(train) - 1} (the training images it splits)"
+                )
             cut = len(train) - self.val_count
             images, offset = (train[:cut], 0) if split == "train" else (train[cut:], cut)
         return ArrayImages(images), [f"{split}_{offset + i:05d}" for i in range(len(images))]

@@ -71,15 +71,14 @@ def stratified_coordinates(
     of side ``round(1 / sqrt(fraction))`` (the stratified sampling of the N2V and CAREamics code), so
     blind spots are spread evenly. Returns flat (image, row, column) index tensors."""
     box = max(1, round(fraction**-0.5))
-    rows, cols = -(-height // box), -(-width // box)
+    # a patch smaller than one box still gets one blind spot (the box shrinks to the patch)
+    box_r, box_c = min(box, height), min(box, width)
+    rows, cols = -(-height // box_r), -(-width // box_c)
     device = generator.device
-    r = (
-        torch.randint(box, (batch, rows, cols), generator=generator, device=device)
-        + box * torch.arange(rows, device=device)[:, None]
-    )
-    c = torch.randint(box, (batch, rows, cols), generator=generator, device=device) + box * torch.arange(
-        cols, device=device
-    )
+    r = torch.randint(box_r, (batch, rows, cols), generator=generator, device=device)
+    c = torch.randint(box_c, (batch, rows, cols), generator=generator, device=device)
+    r = r + box_r * torch.arange(rows, device=device)[:, None]
+    c = c + box_c * torch.arange(cols, device=device)
     b = torch.arange(batch, device=device)[:, None, None].expand(batch, rows, cols)
     keep = (r < height) & (c < width)
     return b[keep], r[keep], c[keep]

@@ -6,7 +6,9 @@ per 8x8 block it takes the mean as the signal level and measures the noise varia
 Laplacian-like high-pass ``[[1,-2,1],[-2,4,-2],[1,-2,1]]`` (Immerkaer 1996), whose response to white
 noise of variance v has variance 36 v and which cancels locally linear signal. Textured blocks
 inflate the variance, so in each signal-level bin the lower quartile of the block variances is
-kept (corrected to the median of a chi-square) and a line is fitted through the bins.
+kept (corrected to the median of a chi-square) and a line is fitted through the bins. Patches too
+small for that (fewer than 4 blocks per bin) get a signal-independent level from the median of the
+squared high-pass response.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ def block_statistics(image: Tensor, block: int = 8) -> tuple[Tensor, Tensor]:
 def estimate_heteroscedastic(image: Tensor, bins: int = 16, quantile: float = 0.25) -> tuple[float, float]:
     """Estimate ``(beta1, beta2)`` of ``Var[y] = beta1 * x + beta2`` from one noisy image [C, H, W] in [0, 1]."""
     means, variances = block_statistics(image.float())
+    if len(means) < 4 * bins:  # too few blocks for a line: fall back to a signal-independent level
+        residual_variance = block_statistics(image.float(), block=1)[1]
+        return 0.0, float(residual_variance.median() / _chi_square_quantile_ratio(0.5, dof=1))
     edges = torch.quantile(means, torch.linspace(0, 1, bins + 1, dtype=means.dtype))
     centres, levels = [], []
     for low, high in zip(edges[:-1], edges[1:], strict=True):
@@ -40,8 +45,8 @@ def estimate_heteroscedastic(image: Tensor, bins: int = 16, quantile: float = 0.
             continue
         centres.append(means[inside].median())
         levels.append(torch.quantile(variances[inside], quantile))
-    if len(centres) < 2:
-        raise ValueError("image too small or too flat to estimate a signal-dependent noise level")
+    if len(centres) < 2:  # a flat image: one signal level only
+        return 0.0, float(torch.stack(levels).median() / _chi_square_quantile_ratio(quantile))
     x, v = torch.stack(centres), torch.stack(levels)
     # the lower quartile of a mean of 64 squared Gaussians sits below its mean; undo that bias
     v = v / _chi_square_quantile_ratio(quantile)

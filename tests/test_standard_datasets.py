@@ -1,6 +1,5 @@
 """MNIST, BSD and SIDD in their standard layouts, from fixtures the tests write."""
 
-import gzip
 import hashlib
 import io
 import tarfile
@@ -10,36 +9,16 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 import torch
-from scipy.io import savemat
 
 import datamodules.mnist as mnist_module
 from datamodules import BSD, MNIST, SIDD
 from datamodules.bsd import CBSD68_IDS
 from datamodules.download import DownloadError
+from tests.fixtures_data import write_mnist as _write_mnist
+from tests.fixtures_data import write_sidd as _sidd
 from tests.http_server import closed_port_url, serve
 
 # ---- MNIST -----------------------------------------------------------------------------------------
-
-
-def _idx_bytes(array: np.ndarray) -> bytes:
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
-    return gzip.compress(header + array.astype(np.uint8).tobytes())
-
-
-def _write_mnist(raw: Path, train: int = 30, test: int = 10) -> dict[str, str]:
-    raw.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    arrays = {
-        "train-images-idx3-ubyte.gz": rng.integers(0, 256, (train, 28, 28)),
-        "train-labels-idx1-ubyte.gz": rng.integers(0, 10, train),
-        "t10k-images-idx3-ubyte.gz": rng.integers(0, 256, (test, 28, 28)),
-        "t10k-labels-idx1-ubyte.gz": rng.integers(0, 10, test),
-    }
-    md5s = {}
-    for name, array in arrays.items():
-        (raw / name).write_bytes(_idx_bytes(array))
-        md5s[name] = hashlib.md5((raw / name).read_bytes()).hexdigest()
-    return md5s
 
 
 def test_mnist_reads_idx_files_and_splits(tmp_path: Path):
@@ -186,21 +165,6 @@ def test_bsds500_download_failures_keep_nothing(tmp_path: Path, damage: str):
 
 
 # ---- SIDD ------------------------------------------------------------------------------------------
-
-
-def _sidd(root: Path, scenes: int = 2) -> None:
-    rng = np.random.default_rng(0)
-    for s in range(scenes):
-        scene = root / "Data" / f"{s:04d}_001_S6_00100_00060_3200_L"
-        scene.mkdir(parents=True)
-        clean = rng.integers(20, 200, (40, 52, 3)).astype(np.uint8)
-        prefix = scene.name[:4]
-        for index, offset in (("010", 10), ("011", 30)):
-            iio.imwrite(scene / f"{prefix}_GT_SRGB_{index}.PNG", clean)
-            iio.imwrite(scene / f"{prefix}_NOISY_SRGB_{index}.PNG", clean + offset)  # aligned, recognisable
-    blocks = rng.integers(0, 256, (2, 3, 16, 16, 3)).astype(np.uint8)
-    savemat(root / "ValidationNoisyBlocksSrgb.mat", {"ValidationNoisyBlocksSrgb": blocks})
-    savemat(root / "ValidationGtBlocksSrgb.mat", {"ValidationGtBlocksSrgb": blocks // 2})
 
 
 def test_sidd_training_pairs_are_aligned_crops_of_the_two_captures(tmp_path: Path):

@@ -13,26 +13,42 @@ import yaml
 from cli import main
 from lightning_modules import Noise2Noise
 from tests.conftest import TINY_UNET, folder_args
+from tests.fixtures_data import write_standard_root
 from tests.wandb_records import read_run
 
 REPO = Path(__file__).resolve().parents[1]
 EXPERIMENTS = sorted((REPO / "configs" / "experiments").glob("*.yaml"))
 
 
-def _redirect_folders(config: Path, folder: Path) -> list[str]:
-    """Point an ImageFolder config's data folders at the test's own tiny images."""
+@pytest.fixture(scope="module")
+def standard_root(tmp_path_factory) -> Path:
+    return write_standard_root(tmp_path_factory.mktemp("standard"))
+
+
+def _redirect_data(config: Path, folder: Path, standard: Path) -> list[str]:
+    """Point a config's data at the test's own tiny copies of the standard layouts."""
     data = yaml.safe_load(config.read_text())["data"]
-    if not data["class_path"].endswith("ImageFolder"):
-        return []
-    keys = [key for key in ("train_dir", "val_dir", "test_dir") if data["init_args"].get(key)]
-    return [arg for key in keys for arg in (f"--data.init_args.{key}", str(folder))] + [
-        "--data.init_args.val_count",
-        "2",
-    ]
+    kind = data["class_path"].rsplit(".", 1)[-1]
+    if kind == "ImageFolder":
+        keys = [key for key in ("train_dir", "val_dir", "test_dir") if data["init_args"].get(key)]
+        return [arg for key in keys for arg in (f"--data.init_args.{key}", str(folder))] + [
+            "--data.init_args.val_count",
+            "2",
+        ]
+    if kind == "BSD":
+        return ["--data.init_args.root", str(standard)]
+    if kind == "MNIST":
+        mnist = ["--data.init_args.root", str(standard / "MNIST"), "--data.init_args.verify", "false"]
+        return [*mnist, "--data.init_args.val_count", "5"]
+    if kind == "SIDD":
+        return ["--data.init_args.root", str(standard / "SIDD"), "--data.init_args.patch_size", "16"]
+    return []
 
 
 @pytest.mark.parametrize("config", EXPERIMENTS, ids=lambda p: p.stem)
-def test_every_experiment_config_runs_through_train_py(config: Path, tmp_path: Path, image_folder: Path):
+def test_every_experiment_config_runs_through_train_py(
+    config: Path, tmp_path: Path, image_folder: Path, standard_root: Path
+):
     cli = main(
         [
             "fit", "-c", str(config),
@@ -41,7 +57,7 @@ def test_every_experiment_config_runs_through_train_py(config: Path, tmp_path: P
             "--trainer.enable_progress_bar", "false",
             "--data.init_args.num_workers", "0",
             "--data.init_args.batch_size", "4",
-            *_redirect_folders(config, image_folder),
+            *_redirect_data(config, image_folder, standard_root),
         ]
     )  # fmt: skip
     assert cli.trainer.state.finished
