@@ -1,10 +1,11 @@
 """One LightningModule per denoising method over the shared ``DenoisingModule`` base."""
 
 from lightning_modules.base import DenoisingModule
+from lightning_modules.blindspot import BlindSpot
 from lightning_modules.noise2noise import Noise2Noise
 from lightning_modules.noise2self import Noise2Self
 from lightning_modules.noise2void import Noise2Void
 from lightning_modules.r2r import R2R
 from lightning_modules.supervised import Supervised
 
-__all__ = ["DenoisingModule", "Noise2Noise", "Noise2Self", "Noise2Void", "R2R", "Supervised"]
+__all__ = ["BlindSpot", "DenoisingModule", "Noise2Noise", "Noise2Self", "Noise2Void", "R2R", "Supervised"]

@@ -1,6 +1,8 @@
 """Plain ``nn.Module`` denoising networks: no Lightning, injected into methods by config."""
 
+from networks.blindspot import BlindSpotUNet
 from networks.dncnn import DnCNN
+from networks.noise_level import NoiseLevelNet
 from networks.unet import UNet
 
-__all__ = ["DnCNN", "UNet"]
+__all__ = ["BlindSpotUNet", "DnCNN", "NoiseLevelNet", "UNet"]

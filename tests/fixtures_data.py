@@ -8,6 +8,8 @@ import imageio.v3 as iio
 import numpy as np
 from scipy.io import savemat
 
+from datamodules.bsd import CBSD68_IDS
+
 
 def _idx_bytes(array: np.ndarray) -> bytes:
     header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
@@ -45,6 +47,16 @@ def write_sidd(root: Path, scenes: int = 2) -> None:
     savemat(root / "ValidationGtBlocksSrgb.mat", {"ValidationGtBlocksSrgb": blocks // 2})
 
 
+def write_bsds500(base: Path, per_split: int = 2) -> None:
+    """A BSDS500-like tree: val holds two CBSD68 ids and one other image."""
+    names = {"train": ["1001", "1002"][:per_split], "test": ["2001", "2002"][:per_split],
+             "val": [CBSD68_IDS[0], CBSD68_IDS[1], "3001"]}  # fmt: skip
+    for split, ids in names.items():
+        for i, name in enumerate(ids):
+            (base / split).mkdir(parents=True, exist_ok=True)
+            iio.imwrite(base / split / f"{name}.jpg", np.full((24, 30, 3), 40 * i + 20, dtype=np.uint8))
+
+
 def write_standard_root(root: Path) -> Path:
     """A data root with every layout the shipped configs read: BSD sets, MNIST and SIDD."""
     rng = np.random.default_rng(0)
@@ -52,6 +64,7 @@ def write_standard_root(root: Path) -> Path:
         (root / folder).mkdir(parents=True, exist_ok=True)
         for i in range(count):
             iio.imwrite(root / folder / f"img{i}.png", rng.integers(0, 256, shape).astype(np.uint8))
+    write_bsds500(root / "BSDS500")
     write_mnist(root / "MNIST" / "raw")
     write_sidd(root / "SIDD")
     return root

@@ -14,6 +14,7 @@ import datamodules.mnist as mnist_module
 from datamodules import BSD, MNIST, SIDD
 from datamodules.bsd import CBSD68_IDS
 from datamodules.download import DownloadError
+from tests.fixtures_data import write_bsds500 as _bsds500
 from tests.fixtures_data import write_mnist as _write_mnist
 from tests.fixtures_data import write_sidd as _sidd
 from tests.http_server import closed_port_url, serve
@@ -72,16 +73,6 @@ def test_mnist_download_with_server_down(tmp_path: Path):
 def _png(path: Path, shape, seed: int = 0) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     iio.imwrite(path, np.random.default_rng(seed).integers(0, 256, shape).astype(np.uint8))
-
-
-def _bsds500(base: Path, per_split: int = 2) -> None:
-    """A BSDS500-like tree: val holds two CBSD68 ids and one other image."""
-    names = {"train": ["1001", "1002"][:per_split], "test": ["2001", "2002"][:per_split],
-             "val": [CBSD68_IDS[0], CBSD68_IDS[1], "3001"]}  # fmt: skip
-    for split, ids in names.items():
-        for i, name in enumerate(ids):
-            (base / split).mkdir(parents=True, exist_ok=True)
-            iio.imwrite(base / split / f"{name}.jpg", np.full((24, 30, 3), 40 * i + 20, dtype=np.uint8))
 
 
 def test_bsd_gray_standard_folders(tmp_path: Path):
