@@ -11,9 +11,11 @@ The full recipes are `configs/experiments/{r2r,n2s}_bsd68.yaml` (1,600 steps x 5
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import pytorch_lightning as pl
+from torch.utils.data import Subset
 
 from benchmarks.common import append_records, commit, device_name, shared_data
 from cli import main
@@ -65,9 +67,12 @@ def train(args, data_root) -> tuple[str, float, int]:
     return cli.trainer.checkpoint_callback.last_model_path, time.perf_counter() - started, cli.trainer.global_step
 
 
-def test(checkpoint: str, data_root, overrides: dict) -> tuple[dict, float]:
+def test(checkpoint: str, data_root, overrides: dict, images: int | None = None) -> tuple[dict, float]:
     model = DenoisingModule.load_from_checkpoint(checkpoint, map_location="cpu", **overrides)
     data = BSD(str(data_root), test_set="BSD68", noise=Gaussian(sigma=25))
+    if images is not None:  # the first `images` of BSD68 (same noise as in the full set)
+        data.setup("test")
+        data.datasets["test"] = Subset(data.datasets["test"], range(images))
     trainer = pl.Trainer(
         accelerator="cpu", logger=False, enable_checkpointing=False, default_root_dir="runs/bench_test"
     )
@@ -83,6 +88,8 @@ def main_benchmark() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--patches-per-image", type=int, default=8)
     parser.add_argument("--checkpoint", help="skip training and test this checkpoint")
+    parser.add_argument("--test-images", type=int, help="test on the first N BSD68 images only")
+    parser.add_argument("--mc", type=int, nargs="*", help="R2R: only these K (0 = single pass)")
     args = parser.parse_args()
     data_root = shared_data()
     if args.checkpoint:
@@ -91,7 +98,9 @@ def main_benchmark() -> None:
         checkpoint, train_seconds, steps = train(args, data_root)
         print(f"trained {steps} steps in {train_seconds:.0f} s -> {checkpoint}")
     for overrides, k in INFERENCES[args.experiment]:
-        metrics, seconds = test(checkpoint, data_root, overrides)
+        if args.mc is not None and k not in args.mc:
+            continue
+        metrics, seconds = test(checkpoint, data_root, overrides, args.test_images)
         record = {
             "method": args.experiment.split("_")[0],
             "dataset": "bsd68",
@@ -103,14 +112,14 @@ def main_benchmark() -> None:
             "mc_samples": k,
             "seconds": round(train_seconds, 1) if train_seconds else None,
             "test_seconds": round(seconds, 1),
+            "test_images": args.test_images or 68,
             "steps": steps,
             "batch_size": args.batch_size,
             "network": NETWORKS[args.experiment],
             "train_data": f"Train400 {PATCH[args.experiment]}x{PATCH[args.experiment]} patches",
             "device": device_name(),
             "commit": commit(),
-            "command": f"python benchmarks/bsd68_reduced_budget.py --experiment {args.experiment} "
-            + f"--steps {args.steps} --batch-size {args.batch_size} --patches-per-image {args.patches_per_image}",
+            "command": "python " + " ".join(sys.argv),
         }
         print(record)
         append_records(args.experiment, [record])
