@@ -62,3 +62,30 @@ def _chi_square_quantile_ratio(quantile: float, dof: int = 64, draws: int = 2000
     generator = torch.Generator().manual_seed(0)
     samples = (torch.randn(draws, dof, generator=generator) ** 2).mean(dim=1)
     return float(torch.quantile(samples, quantile))
+
+
+def image_patches(image: Tensor, size: int = 8, stride: int = 3) -> Tensor:
+    """All ``size`` x ``size`` patches (every channel) of [C, H, W] at ``stride``: [N, C * size * size]."""
+    patches = F.unfold(image[None].double(), size, stride=stride)[0]  # [C*size*size, N]
+    return patches.T
+
+
+def estimate_sigma(image: Tensor, patch: int = 8, stride: int = 3) -> float:
+    """Gaussian noise level of one image (Chen, Zhu, Heng, ICCV 2015).
+
+    The eigenvalues of the covariance of the image's patches split into a few large ones (the image's
+    structure lives in a low-dimensional subspace) and the rest, which for white Gaussian noise all
+    equal sigma^2. The largest eigenvalues are dropped one at a time until the mean of those left
+    equals their median (as many above as below it); sigma is the square root of that mean. Works on
+    [C, H, W] in any intensity scale; the answer is in the same scale.
+    """
+    patches = image_patches(image, patch, stride)
+    centred = patches - patches.mean(dim=0, keepdim=True)
+    covariance = centred.T @ centred / len(centred)
+    eigenvalues = torch.linalg.eigvalsh(covariance).clamp(min=0)  # ascending
+    for keep in range(len(eigenvalues), 0, -1):
+        kept = eigenvalues[:keep]
+        tau = kept.mean()
+        if int((kept > tau).sum()) == int((kept < tau).sum()):
+            return float(tau.sqrt())
+    return float(eigenvalues[0].sqrt())
