@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from datamodules.image_io import IMAGE_EXTENSIONS, list_images, read_image, to_channels, to_float
 from lightning_modules.functional import per_image_psnr
 
-METHODS = ("n2s",)
+METHODS = ("n2s", "zsn2n")
 
 
 def collect_inputs(paths: list[str]) -> list[Path]:
@@ -61,7 +61,11 @@ def denoiser_from_args(args):
     if args.method == "n2s":
         from zero_shot.noise2self import fit_noise2self
 
-        return lambda noisy: fit_noise2self(noisy, iterations=args.iterations, seed=args.seed).denoised
+        return lambda noisy: fit_noise2self(noisy, iterations=args.iterations or 500, seed=args.seed).denoised
+    if args.method == "zsn2n":
+        from zero_shot.zsn2n import fit
+
+        return lambda noisy: fit(noisy, iterations=args.iterations or 2000, seed=args.seed)
     raise ValueError(f"unknown method {args.method!r}")
 
 
@@ -73,7 +77,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     source.add_argument("--method", choices=METHODS, help="zero-shot method fitted to each image")
     source.add_argument("--ckpt", help="a trained checkpoint (.ckpt) of any method")
     parser.add_argument("--clean", nargs="+", help="clean references (images or folders), matched by file name")
-    parser.add_argument("--iterations", type=int, default=500, help="fitting iterations of a zero-shot method")
+    parser.add_argument(
+        "--iterations", type=int, help="fitting iterations (default: the method's paper, n2s 500, zsn2n 2000)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 

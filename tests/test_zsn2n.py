@@ -1,0 +1,64 @@
+"""Zero-Shot Noise2Noise: the pair downsampler, the loss, and batched fitting equal to one-by-one."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from denoise import main as denoise_main
+from lightning_modules.downsampling import pair_downsample
+from lightning_modules.functional import per_image_psnr
+from networks.zsn2n import ZSN2NNet
+from tests.conftest import smooth_image
+from zero_shot.zsn2n import fit, fit_many, zsn2n_loss
+
+
+def test_pair_downsampler_averages_the_two_diagonals_without_sharing_pixels():
+    image = torch.arange(2 * 4 * 6, dtype=torch.float32).reshape(1, 2, 4, 6)
+    first, second = pair_downsample(image)
+    block = image[0, 1, 2:4, 2:4]
+    assert first[0, 1, 1, 1] == (block[0, 1] + block[1, 0]) / 2
+    assert second[0, 1, 1, 1] == (block[0, 0] + block[1, 1]) / 2
+    x = torch.rand(1, 1, 4, 4, requires_grad=True)
+    a, b = pair_downsample(x)
+    (grad_a,) = torch.autograd.grad(a.sum(), x)
+    (grad_b,) = torch.autograd.grad(b.sum(), x)
+    assert torch.all((grad_a != 0) ^ (grad_b != 0))  # every input pixel feeds exactly one half
+    assert pair_downsample(torch.rand(1, 3, 7, 9))[0].shape == (1, 3, 3, 4)  # odd sizes work
+
+
+def test_loss_is_the_papers_residual_plus_consistency():
+    torch.manual_seed(0)
+    net = ZSN2NNet(1)
+    y = torch.rand(1, 1, 16, 16)
+    d1, d2 = pair_downsample(y)
+    p1, p2 = d1 - net(d1), d2 - net(d2)
+    dd1, dd2 = pair_downsample(y - net(y))
+    expected = 0.5 * (F.mse_loss(d1, p2) + F.mse_loss(d2, p1)) + 0.5 * (F.mse_loss(p1, dd1) + F.mse_loss(p2, dd2))
+    assert zsn2n_loss(net, y).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_fitting_several_images_at_once_equals_fitting_them_one_by_one():
+    images = torch.rand(3, 1, 16, 20, generator=torch.Generator().manual_seed(1))
+    together = fit_many(images, iterations=25, seed=4, progress=False)
+    for k in range(3):
+        alone = fit(images[k], iterations=25, seed=4 + k, progress=False)
+        torch.testing.assert_close(together[k], alone, rtol=1e-4, atol=1e-5)
+
+
+def test_fit_denoises_and_handles_odd_sizes():
+    rng = np.random.default_rng(0)
+    clean = torch.from_numpy(smooth_image(rng, 63, 65) / 255.0).float()[None]
+    noisy = clean + 0.1 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0))
+    denoised = fit(noisy, iterations=300, progress=False)
+    assert denoised.shape == noisy.shape and denoised.min() >= 0 and denoised.max() <= 1
+    assert per_image_psnr(denoised[None], clean[None]) > per_image_psnr(noisy[None], clean[None]) + 3
+
+
+def test_denoise_cli_runs_zsn2n(tmp_path):
+    import imageio.v3 as iio
+
+    iio.imwrite(tmp_path / "x.png", (np.random.default_rng(1).random((20, 24)) * 255).astype(np.uint8))
+    rows = denoise_main(["--method", "zsn2n", str(tmp_path / "x.png"), "--output", str(tmp_path / "out"),
+                         "--iterations", "5"])  # fmt: skip
+    assert rows[0]["image"] == "x.png" and (tmp_path / "out" / "x.png").is_file()
