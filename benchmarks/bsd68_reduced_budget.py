@@ -90,6 +90,7 @@ def main_benchmark() -> None:
     parser.add_argument("--checkpoint", help="skip training and test this checkpoint")
     parser.add_argument("--test-images", type=int, help="test on the first N BSD68 images only")
     parser.add_argument("--mc", type=int, nargs="*", help="R2R: only these K (0 = single pass)")
+    parser.add_argument("--inference", nargs="*", help="only these inferences (e.g. single j_invariant)")
     args = parser.parse_args()
     data_root = shared_data()
     if args.checkpoint:
@@ -99,6 +100,8 @@ def main_benchmark() -> None:
         print(f"trained {steps} steps in {train_seconds:.0f} s -> {checkpoint}")
     for overrides, k in INFERENCES[args.experiment]:
         if args.mc is not None and k not in args.mc:
+            continue
+        if args.inference is not None and overrides.get("inference", "single") not in args.inference:
             continue
         metrics, seconds = test(checkpoint, data_root, overrides, args.test_images)
         record = {
