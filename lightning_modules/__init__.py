@@ -7,5 +7,16 @@ from lightning_modules.noise2self import Noise2Self
 from lightning_modules.noise2void import Noise2Void
 from lightning_modules.r2r import R2R
 from lightning_modules.supervised import Supervised
+from lightning_modules.zero_shot_losses import Neighbor2Neighbor, ZeroShotN2N
 
-__all__ = ["BlindSpot", "DenoisingModule", "Noise2Noise", "Noise2Self", "Noise2Void", "R2R", "Supervised"]
+__all__ = [
+    "BlindSpot",
+    "DenoisingModule",
+    "Neighbor2Neighbor",
+    "ZeroShotN2N",
+    "Noise2Noise",
+    "Noise2Self",
+    "Noise2Void",
+    "R2R",
+    "Supervised",
+]

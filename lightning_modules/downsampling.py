@@ -18,3 +18,28 @@ def pair_downsample(image: Tensor) -> tuple[Tensor, Tensor]:
     first = _DIAGONAL.to(image).expand(channels, 1, 2, 2)
     second = _ANTI_DIAGONAL.to(image).expand(channels, 1, 2, 2)
     return F.conv2d(image, first, stride=2, groups=channels), F.conv2d(image, second, stride=2, groups=channels)
+
+
+# the 8 ordered pairs of edge-adjacent pixels in a 2x2 cell; cell positions 0 (0,0), 1 (0,1), 2 (1,0), 3 (1,1)
+NEIGHBOUR_PAIRS = torch.tensor([[0, 1], [0, 2], [1, 3], [2, 3], [1, 0], [2, 0], [3, 1], [3, 2]])
+
+
+def neighbour_subsample(image: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
+    """Neighbor2Neighbor's random neighbour sub-sampler (Huang et al. CVPR 2021, Sec. 3.2): in every
+    2x2 cell one of the 8 ordered pairs of adjacent pixels is drawn; the first pixel goes to sub-image
+    g1, the second to g2 (all channels alike). Returns (g1, g2, pair index per cell [B, H/2, W/2])."""
+    batch, _, height, width = image.shape
+    choice = torch.randint(8, (batch, height // 2, width // 2), generator=generator, device=generator.device)
+    first, second = subsample_like(image, choice.to(image.device))
+    return first, second, choice
+
+
+def subsample_like(image: Tensor, choice: Tensor) -> tuple[Tensor, Tensor]:
+    """Apply the same cell-pair choice to another image (Neighbor2Neighbor's g1(f(y)), g2(f(y)))."""
+    batch, channels, height, width = image.shape
+    h, w = choice.shape[-2:]
+    cells = image[..., : 2 * h, : 2 * w].reshape(batch, channels, h, 2, w, 2).permute(0, 1, 2, 4, 3, 5)
+    cells = cells.reshape(batch, channels, h, w, 4)
+    pairs = NEIGHBOUR_PAIRS.to(image.device)[choice]
+    index = [pairs[..., k][:, None, ..., None].expand(batch, channels, h, w, 1) for k in (0, 1)]
+    return torch.gather(cells, -1, index[0])[..., 0], torch.gather(cells, -1, index[1])[..., 0]

@@ -62,3 +62,38 @@ def test_denoise_cli_runs_zsn2n(tmp_path):
     rows = denoise_main(["--method", "zsn2n", str(tmp_path / "x.png"), "--output", str(tmp_path / "out"),
                          "--iterations", "5"])  # fmt: skip
     assert rows[0]["image"] == "x.png" and (tmp_path / "out" / "x.png").is_file()
+
+
+def test_neighbour_subsampler_picks_two_adjacent_distinct_pixels_per_cell():
+    from lightning_modules.downsampling import neighbour_subsample
+
+    image = torch.arange(4 * 6, dtype=torch.float32).reshape(1, 1, 4, 6).repeat(1, 2, 1, 1)
+    first, second, choice = neighbour_subsample(image, torch.Generator().manual_seed(0))
+    assert first.shape == (1, 2, 2, 3)
+    for i in range(2):
+        for j in range(3):
+            a, b = int(first[0, 0, i, j]), int(second[0, 0, i, j])
+            (ra, ca), (rb, cb) = divmod(a, 6), divmod(b, 6)
+            assert (ra // 2, ca // 2) == (i, j) == (rb // 2, cb // 2)  # both from cell (i, j)
+            assert abs(ra - rb) + abs(ca - cb) == 1  # edge-adjacent, never the same pixel
+    torch.testing.assert_close(first[0, 0], first[0, 1])  # all channels alike
+    counts = torch.bincount(
+        neighbour_subsample(torch.rand(1, 1, 200, 200), torch.Generator().manual_seed(1))[2].flatten()
+    )
+    assert counts.min() > 0.8 * counts.float().mean()  # the 8 pairs are drawn uniformly
+
+
+def test_neighbor2neighbor_loss_matches_the_paper():
+    from lightning_modules import Neighbor2Neighbor
+    from lightning_modules.downsampling import neighbour_subsample, subsample_like
+    from networks import UNet
+
+    net = UNet(depth=1, width=4)
+    model = Neighbor2Neighbor(net, gamma=2.0, ramp_gamma=False)
+    y = torch.rand(2, 1, 16, 16)
+    loss = model.training_loss({"noisy": y}, torch.Generator().manual_seed(3))
+    g1, g2, choice = neighbour_subsample(y, torch.Generator().manual_seed(3))
+    f1, f2 = subsample_like(net(y).detach(), choice)
+    diff = net(g1) - g2
+    expected = (diff**2).mean() + 2.0 * ((diff - (f1 - f2)) ** 2).mean()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
