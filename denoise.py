@@ -54,9 +54,9 @@ def write_native(path: Path, image: np.ndarray, dtype: np.dtype) -> None:
 def denoiser_from_args(args):
     """A function [1, C, H, W] -> [1, C, H, W] for the chosen method or checkpoint."""
     if args.ckpt:
-        from lightning_modules import DenoisingModule
+        from lightning_modules.loading import load_method
 
-        model = DenoisingModule.load_from_checkpoint(args.ckpt, map_location="cpu").eval()
+        model = load_method(args.ckpt).eval()
         return lambda noisy: model.denoise(noisy).clamp(0, 1)
     if args.method == "n2s":
         from zero_shot.noise2self import fit_noise2self

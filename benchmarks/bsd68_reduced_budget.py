@@ -20,7 +20,7 @@ from torch.utils.data import Subset
 from benchmarks.common import append_records, commit, device_name, shared_data
 from cli import main
 from datamodules import BSD
-from lightning_modules import DenoisingModule
+from lightning_modules.loading import load_method
 from noise import Gaussian
 
 # (inference overrides, label of the K column) per experiment; K = 0 means no Monte-Carlo averaging
@@ -68,7 +68,7 @@ def train(args, data_root) -> tuple[str, float, int]:
 
 
 def test(checkpoint: str, data_root, overrides: dict, images: int | None = None) -> tuple[dict, float]:
-    model = DenoisingModule.load_from_checkpoint(checkpoint, map_location="cpu", **overrides)
+    model = load_method(checkpoint, **overrides)
     data = BSD(str(data_root), test_set="BSD68", noise=Gaussian(sigma=25))
     if images is not None:  # the first `images` of BSD68 (same noise as in the full set)
         data.setup("test")

@@ -11,7 +11,9 @@ import wandb
 import yaml
 
 from cli import main
+from denoise import main as denoise_main
 from lightning_modules import Noise2Noise
+from lightning_modules.loading import load_method
 from tests.conftest import TINY_UNET, folder_args
 from tests.fixtures_data import write_standard_root
 from tests.wandb_records import read_run
@@ -137,6 +139,8 @@ def test_checkpoint_reloads_and_denoises(image_folder: Path, tmp_path: Path):
     assert saved["data"]["init_args"]["train_dir"] == str(image_folder)
 
     model = Noise2Noise.load_from_checkpoint(best, map_location="cpu").eval()  # network rebuilt from hparams
+    generic = load_method(best).eval()  # the class comes from the checkpoint
+    assert type(generic) is Noise2Noise
     noisy = torch.rand(1, 1, 23, 31)
     with torch.no_grad():
         assert torch.allclose(model(noisy), cli.model.eval()(noisy), atol=1e-6)
@@ -145,6 +149,9 @@ def test_checkpoint_reloads_and_denoises(image_folder: Path, tmp_path: Path):
                                           *TINY_UNET, "--ckpt_path", str(best))])  # fmt: skip
     assert test_cli.trainer.callback_metrics["test/psnr"] > 0
     assert (tmp_path / "test" / "test_results.csv").is_file()
+
+    rows = denoise_main([str(image_folder / "img0.png"), "--ckpt", str(best), "--output", str(tmp_path / "denoised")])
+    assert rows[0]["image"] == "img0.png" and (tmp_path / "denoised" / "img0.png").is_file()
 
 
 def test_offline_wandb_run_holds_metrics_panels_and_config(image_folder: Path, tmp_path: Path, monkeypatch):
