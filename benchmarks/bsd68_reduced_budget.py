@@ -15,6 +15,7 @@ import sys
 import time
 
 import pytorch_lightning as pl
+import torch
 from torch.utils.data import Subset
 
 from benchmarks.common import append_records, commit, device_name, shared_data
@@ -89,12 +90,14 @@ def main_benchmark() -> None:
     parser.add_argument("--patches-per-image", type=int, default=8)
     parser.add_argument("--checkpoint", help="skip training and test this checkpoint")
     parser.add_argument("--test-images", type=int, help="test on the first N BSD68 images only")
+    parser.add_argument("--train-seconds", type=float, help="with --checkpoint: the training time its run printed")
     parser.add_argument("--mc", type=int, nargs="*", help="R2R: only these K (0 = single pass)")
     parser.add_argument("--inference", nargs="*", help="only these inferences (e.g. single j_invariant)")
     args = parser.parse_args()
     data_root = shared_data()
     if args.checkpoint:
-        checkpoint, train_seconds, steps = args.checkpoint, None, None
+        checkpoint, train_seconds = args.checkpoint, args.train_seconds
+        steps = torch.load(checkpoint, map_location="cpu", weights_only=False)["global_step"]
     else:
         checkpoint, train_seconds, steps = train(args, data_root)
         print(f"trained {steps} steps in {train_seconds:.0f} s -> {checkpoint}")
