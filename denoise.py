@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 from datamodules.image_io import IMAGE_EXTENSIONS, list_images, read_image, to_channels, to_float
 from lightning_modules.functional import per_image_psnr
 
-METHODS = ("n2s", "zsn2n")
+METHODS = ("n2s", "zsn2n", "inr")
 
 
 def collect_inputs(paths: list[str]) -> list[Path]:
@@ -66,6 +66,13 @@ def denoiser_from_args(args):
         from zero_shot.zsn2n import fit
 
         return lambda noisy: fit(noisy, iterations=args.iterations or 2000, seed=args.seed)
+    if args.method == "inr":
+        from zero_shot.inr import fit_inr
+
+        sigma = args.sigma / 255 if args.sigma is not None else None  # None: estimated per image
+        return lambda noisy: fit_inr(noisy[0], sigma, max_iterations=args.iterations or 3000, seed=args.seed).denoised[
+            None
+        ]
     raise ValueError(f"unknown method {args.method!r}")
 
 
@@ -81,6 +88,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         "--iterations", type=int, help="fitting iterations (default: the method's paper, n2s 500, zsn2n 2000)"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sigma", type=float, help="noise std on the 8-bit scale (inr); estimated when omitted")
     args = parser.parse_args(argv)
 
     inputs = collect_inputs(args.inputs)
