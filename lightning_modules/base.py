@@ -98,6 +98,20 @@ class DenoisingModule(pl.LightningModule):
             keys = (self.seed, VAL if stage == "val" else TEST, self.global_rank, batch_idx, stream)
         return torch.Generator(device=self.device).manual_seed(derive_seed(*keys))
 
+    def known_noise_parameter(
+        self, batch: Batch | None, key: str, configured: float | None, scale: float, like: Tensor
+    ) -> Tensor:
+        """A noise parameter per image, [B]: ``configured / scale`` when the config gives it (e.g. sigma
+        on the 8-bit scale, scale 255), else the batch's own ``key`` (synthetic noise reports it)."""
+        if configured is not None:
+            return torch.full((len(like),), configured / scale, dtype=like.dtype, device=like.device)
+        if batch is not None and key in batch:
+            return batch[key].to(like).reshape(-1)
+        raise KeyError(
+            f"{type(self).__name__} needs the noise parameter {key!r}: set model.init_args.{key} in the config, or "
+            "use data whose batches carry it (synthetic noise does)."
+        )
+
     # ---- checks ------------------------------------------------------------------------------
     def check_batch(self, batch: Batch) -> None:
         missing = [key for key in ("noisy", *self.required_keys) if key not in batch]

@@ -87,27 +87,17 @@ class BlindSpot(DenoisingModule):
             self.log_noise_param = nn.Parameter(torch.tensor(math.log(start)))
 
     # ---- noise ------------------------------------------------------------------------------
-    def _known(self, batch: Batch | None, key: str, configured: float | None, scale: float, like: Tensor) -> Tensor:
-        if configured is not None:
-            return torch.full((len(like),), configured / scale, dtype=like.dtype, device=like.device)
-        if batch is not None and key in batch:
-            return batch[key].to(like).reshape(-1)
-        raise KeyError(
-            f"BlindSpot with a known noise level needs {key!r}: set model.init_args.{key}, use data whose batches "
-            "carry it (synthetic noise does), or learn it (noise_level: global / per_image)."
-        )
-
     def noise_covariance(self, noisy: Tensor, mean: Tensor, batch: Batch | None = None) -> Tensor:
         channels = noisy.shape[1]
         if self.noise == "gaussian":
             if self.noise_level == "known":
-                sigma = self._known(batch, "sigma", self.sigma, 255.0, noisy)
+                sigma = self.known_noise_parameter(batch, "sigma", self.sigma, 255.0, noisy)
             elif self.noise_level == "global":
                 sigma = self.log_noise_param.exp().expand(len(noisy))
             else:
                 sigma = self.sigma_network(noisy)
             return isotropic(sigma**2, channels)
-        lam = self._known(batch, "lam", self.lam, 1.0, noisy) if self.noise_level == "known" else None
+        lam = self.known_noise_parameter(batch, "lam", self.lam, 1.0, noisy) if self.noise_level == "known" else None
         lam = self.log_noise_param.exp().expand(len(noisy)) if lam is None else lam
         return per_pixel_diagonal(mean.clamp(min=1e-3) / lam.reshape(-1, 1, 1, 1))
 

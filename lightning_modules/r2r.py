@@ -25,10 +25,6 @@ NOISE_KINDS = ("gaussian", "poisson", "poisson_gaussian", "heteroscedastic")
 INFERENCE = ("mc", "single")
 
 
-def _per_image(value: Tensor | float, batch_size: int, like: Tensor) -> Tensor:
-    return torch.as_tensor(value, dtype=like.dtype, device=like.device).reshape(-1, 1, 1, 1).expand(batch_size, 1, 1, 1)
-
-
 class R2R(DenoisingModule):
     """Args:
     network: the denoiser (DnCNN-17 in the paper).
@@ -82,20 +78,13 @@ class R2R(DenoisingModule):
         self.mc_samples = mc_samples
         self.val_inference = val_inference
 
-    def _batch_value(self, batch: Batch | None, key: str, configured: float | None, scale: float, noisy: Tensor):
-        if configured is not None:
-            return _per_image(configured / scale, len(noisy), noisy)
-        if batch is not None and key in batch:
-            return _per_image(batch[key], len(noisy), noisy)
-        raise KeyError(
-            f"R2R with noise={self.noise!r} needs {key!r}: set model.init_args.{key} in the config, or use data "
-            "whose batches carry it (synthetic noise does)."
-        )
+    def _per_image(self, batch: Batch | None, key: str, configured: float | None, scale: float, noisy: Tensor):
+        return self.known_noise_parameter(batch, key, configured, scale, noisy).reshape(-1, 1, 1, 1)
 
     def noise_std(self, noisy: Tensor, batch: Batch | None = None) -> Tensor:
         """The std that scales z: per image [B,1,1,1] for Gaussian noise, per pixel otherwise."""
         if self.noise == "gaussian":
-            return self._batch_value(batch, "sigma", self.sigma, 255.0, noisy)
+            return self._per_image(batch, "sigma", self.sigma, 255.0, noisy)
         if self.noise == "heteroscedastic":
             if self.beta1 is not None:
                 return signal_dependent_std(noisy, self.beta1, self.beta2)
@@ -103,11 +92,9 @@ class R2R(DenoisingModule):
             beta1 = torch.tensor([b[0] for b in betas], dtype=noisy.dtype, device=noisy.device)
             beta2 = torch.tensor([b[1] for b in betas], dtype=noisy.dtype, device=noisy.device)
             return signal_dependent_std(noisy, beta1.reshape(-1, 1, 1, 1), beta2.reshape(-1, 1, 1, 1))
-        beta1 = 1.0 / self._batch_value(batch, "lam", self.lam, 1.0, noisy)
+        beta1 = 1.0 / self._per_image(batch, "lam", self.lam, 1.0, noisy)
         beta2 = (
-            self._batch_value(batch, "sigma", self.sigma, 255.0, noisy) ** 2
-            if self.noise == "poisson_gaussian"
-            else 0.0
+            self._per_image(batch, "sigma", self.sigma, 255.0, noisy) ** 2 if self.noise == "poisson_gaussian" else 0.0
         )
         return signal_dependent_std(noisy, beta1, beta2)
 

@@ -137,7 +137,7 @@ def test_module_noise_options_and_channel_check():
         BlindSpot(BlindSpotUNet(3, 2, width=8, decoder_width=8, depth=2)).training_loss(
             {"noisy": torch.rand(1, 3, 8, 8)}
         )
-    with pytest.raises(KeyError, match="needs 'sigma'"):
+    with pytest.raises(KeyError, match="needs the noise parameter 'sigma'"):
         known.training_loss({"noisy": noisy})
 
 

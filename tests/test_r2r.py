@@ -101,7 +101,7 @@ def test_module_noise_level_comes_from_config_or_batch():
     )
     poisson = R2R(UNet(depth=1, width=4), noise="poisson", lam=30).noise_std(noisy)
     torch.testing.assert_close(poisson, (noisy / 30).sqrt())
-    with pytest.raises(KeyError, match="needs 'sigma'"):
+    with pytest.raises(KeyError, match="needs the noise parameter 'sigma'"):
         R2R(UNet(depth=1, width=4)).noise_std(noisy, {"noisy": noisy})
 
 
