@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import torch
+import yaml
+from jsonargparse import Namespace
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
@@ -78,6 +80,23 @@ def check_checkpoint(path: str | None) -> None:
         )
 
 
+def model_overrides(arguments: list[str]) -> list[tuple[str, object]]:
+    """``--model.init_args.x v`` / ``--model.x=v`` pairs of a command line, as (config key, parsed value)."""
+    pairs, index = [], 0
+    while index < len(arguments):
+        token = arguments[index]
+        if token.startswith("--model.") and not token.endswith(".help"):
+            key, _, value = token[2:].partition("=")
+            if not _:
+                index += 1
+                value = arguments[index] if index < len(arguments) else ""
+            if not key.startswith("model.init_args."):
+                key = "model.init_args." + key.removeprefix("model.")
+            pairs.append((key, yaml.safe_load(value)))
+        index += 1
+    return pairs
+
+
 def checkpoint_dir(root_dir: str | None) -> str:
     """Checkpoints live in ``<trainer.default_root_dir>/checkpoints``, a stable place, so that
     ``--ckpt_path last`` finds the previous run's ``last.ckpt``."""
@@ -111,10 +130,23 @@ class DenoisingCLI(LightningCLI):
         )
 
     def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
+        self._command_line = list(args) if args is not None else sys.argv[1:]
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
         if subcommand:
             check_checkpoint(self.config[subcommand].get("ckpt_path"))
+
+    def _parse_ckpt_path(self) -> None:
+        """Lightning replaces the model config by the checkpoint's hyperparameters; model options given
+        on the command line (e.g. ``--model.init_args.mc_samples 10`` at test time) still win."""
+        super()._parse_ckpt_path()
+        subcommand = self.config.get("subcommand")
+        if subcommand and self.config[subcommand].get("ckpt_path"):
+            config = self.config[subcommand]
+            for key, value in model_overrides(self._command_line):
+                # plain options only: nested classes (the network) come from the checkpoint as a whole
+                if key.count(".") == 2 and key in config and not isinstance(config[key], (dict, Namespace)):
+                    config[key] = value
 
     def before_instantiate_classes(self) -> None:
         # W&B files go beside the checkpoints unless the config says otherwise

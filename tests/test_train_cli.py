@@ -189,3 +189,12 @@ def test_predict_writes_denoised_pngs(image_folder: Path, tmp_path: Path):
     written = sorted(p.name for p in (tmp_path / "predictions").iterdir())
     assert written == ["img4.png", "img5.png"]
     assert iio.imread(tmp_path / "predictions" / "img4.png").shape == (40, 48)
+
+
+def test_model_options_on_the_command_line_win_over_the_checkpoint(image_folder: Path, tmp_path: Path):
+    args = folder_args(image_folder, tmp_path, "--model", "lightning_modules.R2R", *TINY_UNET)
+    main(["fit", *args, "--trainer.max_epochs", "1"])
+    checkpoint = str(tmp_path / "checkpoints" / "last.ckpt")
+    cli = main(["test", *args, "--ckpt_path", checkpoint, "--model.init_args.mc_samples", "3", "--model.inference=mc"])
+    assert cli.model.mc_samples == 3 and cli.model.inference == "mc"
+    assert cli.model.network.depth == 2  # the rest still comes from the checkpoint
