@@ -14,7 +14,7 @@ from lightning_modules.schedules import ramped_cosine_factor
 from networks import BlindSpotUNet, NoiseLevelNet
 
 REPO = Path(__file__).resolve().parents[1]
-BLINDSPOT_CONFIGS = sorted(p for p in (REPO / "configs" / "experiments").glob("laine_*.yaml"))
+BLINDSPOT_CONFIGS = sorted(p for p in (REPO / "configs" / "experiments").rglob("laine_*.yaml"))
 
 
 def _gradient(net, image, pixel, channel=0):
@@ -53,7 +53,7 @@ def test_any_input_size_comes_back_unchanged():
     assert net(torch.rand(2, 3, 21, 37)).shape == (2, 9, 21, 37)
 
 
-@pytest.mark.parametrize("config", BLINDSPOT_CONFIGS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("config", BLINDSPOT_CONFIGS, ids=lambda p: p.relative_to(REPO).as_posix())
 def test_every_shipped_blind_spot_config_builds_a_blind_network(config: Path):
     """The network exactly as a shipped config builds it (narrowed for speed) has the blind spot."""
     network = yaml.safe_load(config.read_text())["model"]["init_args"]["network"]

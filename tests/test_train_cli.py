@@ -19,7 +19,7 @@ from tests.fixtures_data import write_standard_root
 from tests.wandb_records import read_run
 
 REPO = Path(__file__).resolve().parents[1]
-EXPERIMENTS = sorted((REPO / "configs" / "experiments").glob("*.yaml"))
+EXPERIMENTS = sorted((REPO / "configs" / "experiments").rglob("*.yaml"))
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,9 @@ def _redirect_data(config: Path, folder: Path, standard: Path) -> list[str]:
     return []
 
 
-@pytest.mark.parametrize("config", EXPERIMENTS, ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "config", EXPERIMENTS, ids=lambda p: p.relative_to(REPO / "configs" / "experiments").as_posix()
+)
 def test_every_experiment_config_runs_through_train_py(
     config: Path, tmp_path: Path, image_folder: Path, standard_root: Path
 ):
