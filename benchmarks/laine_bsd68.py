@@ -25,26 +25,33 @@ from noise import Gaussian
 def main_benchmark() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--checkpoint", help="skip training and test this checkpoint")
     parser.add_argument("--patch-size", type=int, default=64)
     parser.add_argument("--test-images", type=int, default=68)
+    parser.add_argument("--test-crop", type=int, help="test on centre crops of this size (as trained) too")
     args = parser.parse_args()
     data_root = shared_data()
-    started = time.perf_counter()
-    cli = main(
-        [
-            "fit", "-c", "configs/experiments/laine_bsd68.yaml",
-            "--data.init_args.root", str(data_root),
-            "--data.init_args.patch_size", str(args.patch_size),
-            "--data.init_args.num_workers", "1",
-            "--trainer.max_steps", str(args.steps),
-            "--model.init_args.lr_scheduler.init_args.total_steps", str(args.steps),
-            "--trainer.default_root_dir", "runs/bench_laine_bsd68",
-            "--trainer.logger", "false",
-            "--trainer.limit_val_batches", "2",
-        ]
-    )  # fmt: skip
-    train_seconds = time.perf_counter() - started
-    model = BlindSpot.load_from_checkpoint(cli.trainer.checkpoint_callback.last_model_path, map_location="cpu").eval()
+    if args.checkpoint:
+        checkpoint, train_seconds = args.checkpoint, None
+    else:
+        started = time.perf_counter()
+        cli = main(
+            [
+                "fit", "-c", "configs/experiments/laine_bsd68.yaml",
+                "--data.init_args.root", str(data_root),
+                "--data.init_args.patch_size", str(args.patch_size),
+                "--data.init_args.num_workers", "1",
+                "--trainer.max_steps", str(args.steps),
+                "--model.init_args.lr_scheduler.init_args.total_steps", str(args.steps),
+                "--trainer.default_root_dir", "runs/bench_laine_bsd68",
+                "--trainer.logger", "false",
+                "--trainer.limit_val_batches", "2",
+            ]
+        )  # fmt: skip
+        train_seconds = time.perf_counter() - started
+        checkpoint = cli.trainer.checkpoint_callback.last_model_path
+    model = BlindSpot.load_from_checkpoint(checkpoint, map_location="cpu").eval()
+    steps = torch.load(checkpoint, map_location="cpu", weights_only=False)["global_step"]
     data = BSD(str(data_root), test_set="BSD68", noise=Gaussian(sigma=25))
     data.setup("test")
     scores = {"posterior": [], "prior": [], "noisy": []}
@@ -53,6 +60,11 @@ def main_benchmark() -> None:
         for index in range(args.test_images):
             sample = data.datasets["test"][index]
             noisy, clean = sample["noisy"][None], sample["clean"][None]
+            if args.test_crop:
+                top = (noisy.shape[-2] - args.test_crop) // 2
+                left = (noisy.shape[-1] - args.test_crop) // 2
+                window = (..., slice(top, top + args.test_crop), slice(left, left + args.test_crop))
+                noisy, clean = noisy[window], clean[window]
             posterior, prior = model.denoise_both(noisy, {"sigma": sample["sigma"][None]})
             for name, image in (("posterior", posterior), ("prior", prior), ("noisy", noisy)):
                 scores[name].append((per_image_psnr(image, clean).item(), per_image_ssim(image, clean).item()))
@@ -63,9 +75,10 @@ def main_benchmark() -> None:
         {
             "method": "laine", "dataset": "bsd68", "noise": "gaussian25", "inference": name,
             "psnr": round(mean[name][0], 3), "ssim": round(mean[name][1], 4), "noisy_psnr": round(mean["noisy"][0], 3),
-            "seconds": round(train_seconds, 1), "test_seconds": round(test_seconds, 1),
-            "steps": cli.trainer.global_step,
+            "seconds": round(train_seconds, 1) if train_seconds else None, "test_seconds": round(test_seconds, 1),
+            "steps": steps,
             "batch_size": 4, "patch_size": args.patch_size, "test_images": args.test_images,
+            "test_crop": args.test_crop,
             "network": "BlindSpotUNet (48/96 ch, 5 poolings)", "device": device_name(), "commit": commit(),
             "command": "python " + " ".join(sys.argv),
         }
