@@ -16,6 +16,13 @@ _GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 class ImageReadError(RuntimeError):
     """An image file exists but cannot be decoded."""
 
+    @classmethod
+    def of(cls, path: Path, error: Exception) -> ImageReadError:
+        return cls(
+            f"Could not read image '{path}': {type(error).__name__}: {error}. The file is corrupt or not an "
+            "image; replace it with a valid PNG/JPEG/TIFF or move it out of the folder."
+        )
+
 
 def to_float(image: np.ndarray) -> np.ndarray:
     """Scale an integer image by its dtype's maximum (8-bit: 255, 16-bit: 65535); floats pass through."""
@@ -53,10 +60,7 @@ def read_image(path: str | Path, channels: int) -> np.ndarray:
     try:
         image = iio.imread(path)
     except Exception as error:  # imageio raises many types for undecodable files
-        raise ImageReadError(
-            f"Could not read image '{path}': {type(error).__name__}: {error}. The file is corrupt or not an "
-            "image; replace it with a valid PNG/JPEG/TIFF or move it out of the folder."
-        ) from error
+        raise ImageReadError.of(path, error) from error
     if image.ndim == 3 and image.shape[0] in (1, 3, 4) and image.shape[-1] not in (1, 3, 4):
         image = np.moveaxis(image, 0, -1)  # channel-first TIFF
     return to_channels(to_float(image), channels)

@@ -59,10 +59,7 @@ class ImageFiles(Sequence):
                 try:
                     iio.improps(path)
                 except Exception as error:
-                    raise ImageReadError(
-                        f"Could not read image '{path}': {type(error).__name__}: {error}. The file is corrupt or not "
-                        "an image; replace it with a valid PNG/JPEG/TIFF or move it out of the folder."
-                    ) from error
+                    raise ImageReadError.of(path, error) from error
 
 
 class ArrayImages(Sequence):
