@@ -93,6 +93,9 @@ def main_benchmark() -> None:
     parser.add_argument("--train-seconds", type=float, help="with --checkpoint: the training time its run printed")
     parser.add_argument("--mc", type=int, nargs="*", help="R2R: only these K (0 = single pass)")
     parser.add_argument("--inference", nargs="*", help="only these inferences (e.g. single j_invariant)")
+    parser.add_argument(
+        "--plain-inference", action="store_true", help="test with the trained network as is (no fast_inference copy)"
+    )
     args = parser.parse_args()
     data_root = shared_data()
     if args.checkpoint:
@@ -106,6 +109,7 @@ def main_benchmark() -> None:
             continue
         if args.inference is not None and overrides.get("inference", "single") not in args.inference:
             continue
+        overrides = {**overrides, "fast_inference": not args.plain_inference}
         metrics, seconds = test(checkpoint, data_root, overrides, args.test_images)
         record = {
             "method": args.experiment.split("_")[0],
@@ -116,6 +120,7 @@ def main_benchmark() -> None:
             "noisy_psnr": round(metrics["test/noisy_psnr"], 3),
             "inference": overrides.get("inference", "single"),
             "mc_samples": k,
+            "fast_inference": overrides["fast_inference"],
             "seconds": round(train_seconds, 1) if train_seconds else None,
             "test_seconds": round(seconds, 1),
             "test_images": args.test_images or 68,

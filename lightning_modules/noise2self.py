@@ -64,5 +64,5 @@ class Noise2Self(DenoisingModule):
 
     def denoise(self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None) -> Tensor:
         if self.inference == "j_invariant":
-            return j_invariant_reconstruction(self.network, noisy, self.mask_width, self.replacement)
-        return self.network(noisy)
+            return j_invariant_reconstruction(self.inference_network(), noisy, self.mask_width, self.replacement)
+        return self.inference_network()(noisy)

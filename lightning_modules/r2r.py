@@ -110,13 +110,14 @@ class R2R(DenoisingModule):
         return self.inference
 
     def denoise(self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None) -> Tensor:
+        network = self.inference_network()
         if self._inference_mode() == "single":
-            return self.network(noisy)
+            return network(noisy)
         if generator is None:
             generator = torch.Generator(device=noisy.device).manual_seed(self.seed)
         std = self.noise_std(noisy, batch)
         total = torch.zeros_like(noisy)
         for _ in range(self.mc_samples):
             model_input, _ = recorrupt(noisy, std, self.alpha, generator)
-            total += self.network(model_input)
+            total += network(model_input)
         return total / self.mc_samples
