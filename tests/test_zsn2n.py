@@ -97,3 +97,19 @@ def test_neighbor2neighbor_loss_matches_the_paper():
     diff = net(g1) - g2
     expected = (diff**2).mean() + 2.0 * ((diff - (f1 - f2)) ** 2).mean()
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_grouped_packing_gives_the_same_fits_as_threads():
+    """The GPU path (one grouped model for all images) run on the CPU against the threaded CPU path."""
+    from zero_shot.zsn2n import _fit_grouped, _initial_network
+
+    images = torch.rand(2, 3, 12, 14, generator=torch.Generator().manual_seed(2))
+    threaded = fit_many(images, iterations=15, seed=7, progress=False, workers=2)
+    singles = [_initial_network(3, 7 + k) for k in range(2)]
+    grouped = _fit_grouped(singles, images, 15, 1e-3, 1500, 0.5, lambda n: None)
+    torch.testing.assert_close(grouped, threaded, rtol=1e-4, atol=1e-5)
+
+
+def test_a_failing_fit_in_a_worker_thread_reaches_the_caller():
+    with pytest.raises(ValueError, match="learning rate"):
+        fit_many(torch.rand(2, 1, 8, 8), iterations=2, lr=-1.0, progress=False, workers=2)

@@ -1,0 +1,149 @@
+"""Zero-Shot Noise2Noise on 256x256 centre crops of the first CBSD68 images at sigma=25, three ways, side
+by side in one run on the same noisy crops and from the same initial weights:
+
+* ``reference``: a straightforward per-image loop of the paper's algorithm (NCHW tensors, the three
+  network passes of Eq. 3-4 written out, Adam lr 1e-3, StepLR(1500, 0.5)), defined in this file;
+* ``ours``: ``zero_shot.zsn2n.fit`` one image at a time;
+* ``ours_many``: ``zero_shot.zsn2n.fit_many`` on all the images together in one process (on a CPU, one
+  thread per core, each fitting one image at a time with single-threaded operations).
+
+    python benchmarks/zsn2n_cbsd68.py                               # 24 images, 2000 iterations
+    python benchmarks/zsn2n_cbsd68.py --images 2 --iterations 300   # a reduced budget
+
+Records (mean PSNR / SSIM, seconds per image, per-image PSNR) go to benchmarks/results/zsn2n_cbsd68.json.
+Gaussian noise is clipped to [0, 1] (``--no-clip`` keeps it unclipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import imageio.v3 as iio
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from benchmarks.common import append_records, commit, device_name, shared_data
+from lightning_modules.functional import per_image_psnr, per_image_ssim
+from networks.zsn2n import ZSN2NNet
+from zero_shot.zsn2n import fit, fit_many
+
+
+def centre_crops(root, count: int, size: int) -> Tensor:
+    paths = sorted((root / "CBSD68").glob("*.png"))[:count]
+    crops = []
+    for path in paths:
+        image = iio.imread(path)
+        top, left = (image.shape[0] - size) // 2, (image.shape[1] - size) // 2
+        crops.append(torch.from_numpy(image[top : top + size, left : left + size].astype(np.float32) / 255))
+    return torch.stack(crops).permute(0, 3, 1, 2).contiguous()
+
+
+def _pair_downsampler(image: Tensor) -> tuple[Tensor, Tensor]:
+    channels = image.shape[1]
+    first = torch.tensor([[[[0.0, 0.5], [0.5, 0.0]]]]).repeat(channels, 1, 1, 1)
+    second = torch.tensor([[[[0.5, 0.0], [0.0, 0.5]]]]).repeat(channels, 1, 1, 1)
+    return F.conv2d(image, first, stride=2, groups=channels), F.conv2d(image, second, stride=2, groups=channels)
+
+
+def _reference_loss(model: nn.Module, noisy: Tensor) -> Tensor:
+    noisy1, noisy2 = _pair_downsampler(noisy)
+    prediction1, prediction2 = noisy1 - model(noisy1), noisy2 - model(noisy2)
+    residual = 0.5 * (F.mse_loss(noisy1, prediction2) + F.mse_loss(noisy2, prediction1))
+    denoised1, denoised2 = _pair_downsampler(noisy - model(noisy))
+    consistency = 0.5 * (F.mse_loss(prediction1, denoised1) + F.mse_loss(prediction2, denoised2))
+    return residual + consistency
+
+
+def reference_fit(noisy: Tensor, iterations: int, seed: int) -> Tensor:
+    """The paper's algorithm as a plain loop, on one image [1, C, H, W]."""
+    torch.manual_seed(seed)
+    model = ZSN2NNet(noisy.shape[1])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1500, gamma=0.5)
+    for _ in range(iterations):
+        loss = _reference_loss(model, noisy)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+    with torch.no_grad():
+        return torch.clamp(noisy - model(noisy), 0, 1)
+
+
+def run(name: str, denoise_all, noisy: Tensor, clean: Tensor) -> tuple[dict, Tensor]:
+    started = time.perf_counter()
+    denoised = denoise_all(noisy)
+    seconds = time.perf_counter() - started
+    psnr, ssim = per_image_psnr(denoised, clean), per_image_ssim(denoised, clean)
+    per_image = seconds / len(noisy)
+    print(f"{name}: PSNR {psnr.mean():.3f} dB, SSIM {ssim.mean():.4f}, {per_image:.1f} s per image", flush=True)
+    return {"variant": name, "psnr": psnr.mean().item(), "ssim": ssim.mean().item(), "seconds": seconds,
+            "per_image_psnr": [round(v, 3) for v in psnr.tolist()]}, denoised  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--images", type=int, default=24)
+    parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--crop", type=int, default=256)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-clip", action="store_true")
+    parser.add_argument("--skip-reference", action="store_true")
+    args = parser.parse_args()
+    clean = centre_crops(shared_data(), args.images, args.crop)
+    noisy = clean + 25 / 255 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(args.seed))
+    noisy = noisy if args.no_clip else noisy.clamp(0, 1)
+    seeds = {k: args.seed + k for k in range(len(noisy))}  # image k's model starts from manual_seed(seed + k)
+
+    def one_by_one(fitter):
+        return lambda images: torch.cat([fitter(images[k : k + 1], args.iterations, seeds[k]) for k in seeds])
+
+    def many(images):
+        return fit_many(images, args.iterations, seed=args.seed, progress=False)
+
+    variants = {"ours": one_by_one(lambda x, n, s: fit(x, n, seed=s, progress=False)), "ours_many": many}
+    if not args.skip_reference:
+        variants = {"reference": one_by_one(reference_fit), **variants}
+    results, outputs = [], {}
+    for name, denoise_all in variants.items():
+        result, outputs[name] = run(name, denoise_all, noisy, clean)
+        results.append(result)
+    noisy_psnr = per_image_psnr(noisy.clamp(0, 1), clean).mean().item()
+    by_name = {r["variant"]: r for r in results}
+    records = []
+    for result in results:
+        record = {
+            "method": "zsn2n",
+            "variant": result["variant"],
+            "dataset": f"cbsd68_first{args.images}_crop{args.crop}",
+            "noise": "gaussian25" + ("" if args.no_clip else "_clipped"),
+            "psnr": round(result["psnr"], 3),
+            "ssim": round(result["ssim"], 4),
+            "noisy_psnr": round(noisy_psnr, 3),
+            "seconds": round(result["seconds"], 1),
+            "seconds_per_image": round(result["seconds"] / args.images, 2),
+            "steps": args.iterations,
+            "images": args.images,
+            "threads": torch.get_num_threads(),
+            "per_image_psnr": result["per_image_psnr"],
+            "device": device_name(),
+            "commit": commit(),
+            "command": "python " + " ".join(sys.argv),
+        }
+        if "reference" in by_name and result["variant"] != "reference":
+            reference = by_name["reference"]
+            record["speedup_vs_reference"] = round(reference["seconds"] / result["seconds"], 2)
+            record["psnr_minus_reference"] = round(result["psnr"] - reference["psnr"], 3)
+            record["max_abs_pixel_difference_vs_reference"] = float(
+                (outputs[result["variant"]] - outputs["reference"]).abs().max()
+            )
+        records.append(record)
+    append_records("zsn2n_cbsd68", records)
+
+
+if __name__ == "__main__":
+    main()
