@@ -12,9 +12,9 @@ from pathlib import Path
 import torch
 import yaml
 from jsonargparse import Namespace
-from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 
+from callbacks.checkpoint import LastEpochCheckpoint
 from callbacks.config_saver import SaveConfigBesideCheckpoints
 from datamodules.base import DenoisingDataModule
 from lightning_modules.base import DenoisingModule
@@ -120,7 +120,7 @@ class DenoisingCLI(LightningCLI):
         )
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.add_lightning_class_args(LastEpochCheckpoint, "checkpoint")
         parser.link_arguments("trainer.default_root_dir", "checkpoint.dirpath", compute_fn=checkpoint_dir)
         parser.add_argument(
             "--test_after_fit",

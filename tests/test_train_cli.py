@@ -200,3 +200,13 @@ def test_model_options_on_the_command_line_win_over_the_checkpoint(image_folder:
     cli = main(["test", *args, "--ckpt_path", checkpoint, "--model.init_args.mc_samples", "3", "--model.inference=mc"])
     assert cli.model.mc_samples == 3 and cli.model.inference == "mc"
     assert cli.model.network.depth == 2  # the rest still comes from the checkpoint
+
+
+def test_last_checkpoint_is_the_last_epoch_even_when_it_did_not_improve(image_folder: Path, tmp_path: Path):
+    """The noisy input's PSNR is the same every epoch, so monitoring it makes epoch 2 no improvement:
+    Lightning's own ModelCheckpoint would leave last.ckpt at epoch 1, and a resume would repeat epoch 2."""
+    cli = _fit(image_folder, tmp_path, "--trainer.max_epochs", "2", "--checkpoint.monitor", "val/noisy_psnr")
+    state = torch.load(tmp_path / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert state["epoch"] == 1 and state["global_step"] == cli.trainer.global_step
+    best = torch.load(cli.trainer.checkpoint_callback.best_model_path, map_location="cpu", weights_only=False)
+    assert best["global_step"] < state["global_step"], "the monitored metric should not have improved"
