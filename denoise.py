@@ -52,7 +52,8 @@ def write_native(path: Path, image: np.ndarray, dtype: np.dtype) -> None:
 
 
 def denoiser_from_args(args):
-    """A function [1, C, H, W] -> [1, C, H, W] for the chosen method or checkpoint."""
+    """A function [B, C, H, W] -> [B, C, H, W] for the chosen method or checkpoint (B > 1 only for zsn2n,
+    whose same-sized images are fitted side by side, each exactly as it would be alone)."""
     if args.ckpt:
         from lightning_modules.loading import load_method
 
@@ -63,9 +64,9 @@ def denoiser_from_args(args):
 
         return lambda noisy: fit_noise2self(noisy, iterations=args.iterations or 500, seed=args.seed).denoised
     if args.method == "zsn2n":
-        from zero_shot.zsn2n import fit
+        from zero_shot.zsn2n import fit_many
 
-        return lambda noisy: fit(noisy, iterations=args.iterations or 2000, seed=args.seed)
+        return lambda noisy: fit_many(noisy, iterations=args.iterations or 2000, seeds=[args.seed] * len(noisy))
     if args.method == "inr":
         from zero_shot.inr import fit_inr
 
@@ -96,23 +97,41 @@ def main(argv: list[str] | None = None) -> list[dict]:
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
     denoise = denoiser_from_args(args)
+    group_size = torch.get_num_threads() if args.method == "zsn2n" else 1
     rows = []
-    for path in tqdm(inputs, desc="Denoising", unit="image"):
-        image, dtype, channels = read_native(path)
-        noisy = torch.from_numpy(image.transpose(2, 0, 1))[None]
-        started = time.perf_counter()
-        with torch.inference_mode(args.ckpt is not None):
-            denoised = denoise(noisy)
-        row = {"image": path.name, "seconds": time.perf_counter() - started}
-        if path.stem in clean:
-            reference = torch.from_numpy(read_image(clean[path.stem], channels).transpose(2, 0, 1))[None]
-            row["noisy_psnr"] = float(per_image_psnr(noisy, reference)[0])
-            row["psnr"] = float(per_image_psnr(denoised, reference)[0])
-        write_native(output / f"{path.stem}.png" if dtype == np.uint8 else output / path.name,
-                     denoised[0].detach().numpy().transpose(1, 2, 0), dtype)  # fmt: skip
-        rows.append(row)
+    with tqdm(total=len(inputs), desc="Denoising", unit="image") as bar:
+        for group in same_size_groups(inputs, group_size):
+            noisy = torch.stack([torch.from_numpy(image.transpose(2, 0, 1)) for _, image, _, _ in group])
+            started = time.perf_counter()
+            with torch.inference_mode(args.ckpt is not None):
+                denoised = denoise(noisy)
+            seconds = (time.perf_counter() - started) / len(group)  # a group's images share its time
+            for k, (path, _, dtype, channels) in enumerate(group):
+                row = {"image": path.name, "seconds": seconds}
+                if path.stem in clean:
+                    reference = torch.from_numpy(read_image(clean[path.stem], channels).transpose(2, 0, 1))[None]
+                    row["noisy_psnr"] = float(per_image_psnr(noisy[k : k + 1], reference)[0])
+                    row["psnr"] = float(per_image_psnr(denoised[k : k + 1], reference)[0])
+                write_native(output / f"{path.stem}.png" if dtype == np.uint8 else output / path.name,
+                             denoised[k].detach().numpy().transpose(1, 2, 0), dtype)  # fmt: skip
+                rows.append(row)
+            bar.update(len(group))
     print_table(rows, file=sys.stdout)
     return rows
+
+
+def same_size_groups(paths: list[Path], size: int):
+    """Consecutive inputs of the same shape, read, in groups of at most ``size``:
+    lists of (path, image, dtype, channels)."""
+    group: list = []
+    for path in paths:
+        image, dtype, channels = read_native(path)
+        if group and (len(group) == size or group[0][1].shape != image.shape):
+            yield group
+            group = []
+        group.append((path, image, dtype, channels))
+    if group:
+        yield group
 
 
 def print_table(rows: list[dict], file) -> None:

@@ -54,3 +54,20 @@ def test_fit_keeps_the_model_with_the_lowest_held_out_loss():
     validations = [v for _, _, v in result.history]
     assert result.best_validation_loss == min(validations)
     assert result.best_iteration == result.history[validations.index(min(validations))][0]
+
+
+def test_zsn2n_fits_same_sized_images_together_each_as_it_would_be_alone(tmp_path: Path):
+    from datamodules.image_io import read_image
+    from zero_shot.zsn2n import fit
+
+    rng = np.random.default_rng(3)
+    (tmp_path / "in").mkdir()
+    shapes = {"a": (20, 24, 3), "b": (20, 24, 3), "c": (17, 15, 3)}  # a and b share a group, c is alone
+    for name, shape in shapes.items():
+        iio.imwrite(tmp_path / "in" / f"{name}.png", rng.integers(0, 256, shape, dtype=np.uint8))
+    main(["--method", "zsn2n", str(tmp_path / "in"), "--output", str(tmp_path / "out"), "--iterations", "6"])
+    for name in shapes:
+        noisy = torch.from_numpy(read_image(tmp_path / "in" / f"{name}.png", 3).transpose(2, 0, 1))
+        alone = fit(noisy, iterations=6, seed=0, progress=False).numpy().transpose(1, 2, 0)
+        written = iio.imread(tmp_path / "out" / f"{name}.png")
+        assert np.abs(written.astype(int) - np.round(alone * 255).astype(int)).max() <= 1

@@ -50,3 +50,19 @@ def test_denoise_cli_runs_inr_with_estimated_sigma(tmp_path):
     rows = denoise_main(["--method", "inr", str(tmp_path / "x.png"), "--output", str(tmp_path / "out"),
                          "--iterations", "20"])  # fmt: skip
     assert (tmp_path / "out" / "x.png").is_file() and rows[0]["seconds"] >= 0
+
+
+def test_after_stop_follows_the_trajectory_but_returns_the_stopped_image():
+    rng = np.random.default_rng(0)
+    clean = torch.from_numpy(smooth_image(rng, 24, 24) / 255.0).float()[None]
+    sigma = 0.1
+    noisy = clean + sigma * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0))
+    options = {"width": 32, "omega": 5.0}
+    common = dict(sigma=sigma, max_iterations=600, clean=clean, progress=False, network_options=options)
+    stopped = fit_inr(noisy, **common)
+    assert stopped.stop_iteration < 600
+    stopped_checks, extra_checks = len(stopped.trajectory), 3
+    followed = fit_inr(noisy, after_stop=lambda trajectory: len(trajectory) < stopped_checks + extra_checks, **common)
+    assert followed.stop_iteration == stopped.stop_iteration
+    assert len(followed.trajectory) == stopped_checks + extra_checks  # fitted on past the stop ...
+    torch.testing.assert_close(followed.denoised, stopped.denoised)  # ... but returned the stopped fit

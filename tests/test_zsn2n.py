@@ -113,3 +113,11 @@ def test_grouped_packing_gives_the_same_fits_as_threads():
 def test_a_failing_fit_in_a_worker_thread_reaches_the_caller():
     with pytest.raises(ValueError, match="learning rate"):
         fit_many(torch.rand(2, 1, 8, 8), iterations=2, lr=-1.0, progress=False, workers=2)
+
+
+def test_fit_many_takes_one_seed_per_image():
+    images = torch.rand(2, 1, 8, 8)
+    same = fit_many(images[[0, 0]], iterations=3, seeds=[5, 5], progress=False)
+    torch.testing.assert_close(same[0], same[1])  # same image, same seed: same result
+    with pytest.raises(ValueError, match="one seed per image"):
+        fit_many(images, iterations=1, seeds=[1], progress=False)

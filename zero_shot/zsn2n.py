@@ -79,13 +79,18 @@ def fit_many(
     seed: int = 0,
     progress: bool = True,
     workers: int | None = None,
+    seeds: list[int] | None = None,
 ) -> Tensor:
     """Denoise a batch [B, C, H, W] of same-sized images, one independent model each; returns [B, C, H, W].
-    Model k starts from the weights ``ZSN2NNet`` gets after ``torch.manual_seed(seed + k)``. On a CPU,
+    Model k starts from the weights ``ZSN2NNet`` gets after ``torch.manual_seed(seeds[k])`` (default
+    ``seed + k``), so it denoises image k exactly as ``fit(image k, seed=seeds[k])`` does. On a CPU,
     ``workers`` threads (default: as many as torch's intra-op threads, at most B) fit the images side
     by side; on a GPU one grouped model fits them all."""
     count, channels = images.shape[:2]
-    singles = [_initial_network(channels, seed + k).to(images.device) for k in range(count)]
+    seeds = [seed + k for k in range(count)] if seeds is None else list(seeds)
+    if len(seeds) != count:
+        raise ValueError(f"fit_many got {count} images but {len(seeds)} seeds: give one seed per image.")
+    singles = [_initial_network(channels, seeds[k]).to(images.device) for k in range(count)]
     bar = tqdm(total=iterations * count, desc=f"ZS-N2N fit x{count}", disable=not progress, leave=False)
     lock = threading.Lock()
 
