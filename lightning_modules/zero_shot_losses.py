@@ -10,7 +10,6 @@ from torch import Tensor, nn
 
 from lightning_modules.base import Batch, DenoisingModule
 from lightning_modules.downsampling import neighbour_subsample, subsample_like
-from zero_shot.zsn2n import zsn2n_loss
 
 
 class ZeroShotN2N(DenoisingModule):
@@ -18,6 +17,9 @@ class ZeroShotN2N(DenoisingModule):
     predicts the noise and the output is ``y - f(y)``."""
 
     def training_loss(self, batch: Batch, generator: torch.Generator | None = None) -> Tensor:
+        # imported here: zero_shot imports lightning_modules.downsampling, which loads this package
+        from zero_shot.zsn2n_loss import zsn2n_loss
+
         return zsn2n_loss(self.network, batch["noisy"])
 
     def denoise(self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None) -> Tensor:

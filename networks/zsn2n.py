@@ -12,6 +12,9 @@ from torch import Tensor, nn
 
 
 class ZSN2NNet(nn.Module):
+    # an output pixel sees the input within this many pixels (two 3x3 convolutions, one 1x1)
+    receptive_radius = 2
+
     def __init__(self, channels: int = 1, width: int = 48, models: int = 1) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(channels * models, width * models, 3, padding=1, groups=models)

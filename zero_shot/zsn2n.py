@@ -15,6 +15,8 @@ over intra-op threads, so two images side by side on one thread each use the cor
 into grouped convolutions (one group per image; Adam is element-wise and the loss a sum of per-image
 losses, so the updates are the same).
 Channels-last memory is not used: it speeds the forward convolutions but slows their backward more.
+A single image on a CPU with two or more threads is fitted by ``zsn2n_split``: each iteration's
+network passes are shared between two threads (the same loss and gradients up to rounding).
 """
 
 from __future__ import annotations
@@ -24,27 +26,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 from tqdm.auto import tqdm
 
-from lightning_modules.downsampling import pair_downsample
 from networks.zsn2n import ZSN2NNet
-
-
-def zsn2n_loss(network: nn.Module, noisy: Tensor, reduce_models: int = 1) -> Tensor:
-    """The residual + consistency loss; with ``reduce_models`` > 1, the sum over the packed models of
-    each model's own mean-squared errors (channels of ``noisy`` are grouped per model)."""
-
-    def mse(a: Tensor, b: Tensor) -> Tensor:
-        per_model = ((a - b) ** 2).reshape(a.shape[0], reduce_models, -1).mean(dim=(0, 2))
-        return per_model.sum()
-
-    half1, half2 = pair_downsample(noisy)
-    prediction1, prediction2 = half1 - network(half1), half2 - network(half2)
-    residual = 0.5 * (mse(half1, prediction2) + mse(half2, prediction1))
-    denoised1, denoised2 = pair_downsample(noisy - network(noisy))
-    consistency = 0.5 * (mse(prediction1, denoised1) + mse(prediction2, denoised2))
-    return residual + consistency
+from zero_shot.zsn2n_loss import zsn2n_loss, zsn2n_loss_from_outputs  # noqa: F401 (re-exported)
+from zero_shot.zsn2n_split import SplitStep, can_split
 
 
 def _initial_network(channels: int, seed: int) -> ZSN2NNet:
@@ -53,15 +40,19 @@ def _initial_network(channels: int, seed: int) -> ZSN2NNet:
 
 
 def _fit_one(network: ZSN2NNet, noisy: Tensor, iterations: int, lr: float, step_size: int, gamma: float,
-             tick: Callable[[int], None] = lambda n: None) -> Tensor:  # fmt: skip
-    """The paper's loop for one image [1, C, H, W] (or packed images, with ``reduce_models``)."""
+             tick: Callable[[int], None] = lambda n: None,
+             gradients: Callable[[], Tensor] | None = None) -> Tensor:  # fmt: skip
+    """The paper's loop for one image [1, C, H, W] (or packed images, with ``reduce_models``);
+    ``gradients()``, if given, replaces the loss and its backward pass (it sets the parameters' grads)."""
     models = network.conv1.groups  # one image per group when packed
     optimizer = torch.optim.Adam(network.parameters(), lr=lr)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma)
     for iteration in range(iterations):
-        loss = zsn2n_loss(network, noisy, reduce_models=models)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        if gradients is None:
+            zsn2n_loss(network, noisy, reduce_models=models).backward()
+        else:
+            gradients()
         optimizer.step()
         scheduler.step()
         if (iteration + 1) % 10 == 0 or iteration + 1 == iterations:
@@ -124,6 +115,9 @@ def _fit_threaded(singles, images, iterations, lr, step_size, gamma, tick, worke
     def fit_image(k: int) -> Tensor:
         return _fit_one(singles[k], images[k : k + 1], iterations, lr, step_size, gamma, tick)[0]
 
+    if workers == 1 and threads >= 2 and can_split(images[:1], singles[0]):
+        return torch.stack([_fit_split(singles[k], images[k : k + 1], iterations, lr, step_size, gamma, tick)[0]
+                            for k in range(len(images))])  # fmt: skip
     if workers == 1:
         return torch.stack([fit_image(k) for k in range(len(images))])
     # intra-op threads are shared out among the workers; a thread started now takes the new count
@@ -136,6 +130,18 @@ def _fit_threaded(singles, images, iterations, lr, step_size, gamma, tick, worke
             except BaseException:
                 pool.shutdown(cancel_futures=True)  # a failed fit stops the images not yet started
                 raise
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit_split(network, image, iterations, lr, step_size, gamma, tick) -> Tensor:
+    """One image on two threads (``zsn2n_split``), each with single-threaded operations."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            step = SplitStep(network, image, pool)
+            return _fit_one(network, image, iterations, lr, step_size, gamma, tick, gradients=step)
     finally:
         torch.set_num_threads(threads)
 

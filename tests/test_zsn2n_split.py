@@ -1,0 +1,61 @@
+"""ZS-N2N's two-thread iteration: the same loss and gradients as one backward pass of the plain loss."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import torch
+
+from networks.zsn2n import ZSN2NNet
+from zero_shot.zsn2n import fit
+from zero_shot.zsn2n_loss import zsn2n_loss
+from zero_shot.zsn2n_split import SplitStep, row_strips
+
+
+@pytest.mark.parametrize("height", [8, 9, 23])
+def test_row_strips_keep_every_row_once_with_real_context(height):
+    radius = 2
+    kept = []
+    for start, stop, keep_from, keep_to in row_strips(height, radius):
+        rows = list(range(start, stop))[keep_from:keep_to]
+        for row in rows:  # every kept row has `radius` real rows (or the image border) on each side
+            assert start <= max(0, row - radius) and min(height, row + radius + 1) <= stop
+        kept += rows
+    assert kept == list(range(height))
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 21, 17), (1, 1, 16, 16)])
+def test_split_step_gives_the_plain_loss_and_gradients(shape):
+    torch.manual_seed(0)
+    network = ZSN2NNet(shape[1])
+    noisy = torch.rand(shape)
+    loss = zsn2n_loss(network, noisy)
+    expected = torch.autograd.grad(loss, list(network.parameters()))
+    with ThreadPoolExecutor(2) as pool:
+        split_loss = SplitStep(network, noisy, pool)()
+    assert split_loss.item() == pytest.approx(loss.item(), rel=1e-6)
+    for parameter, gradient in zip(network.parameters(), expected, strict=True):
+        torch.testing.assert_close(parameter.grad, gradient, rtol=1e-5, atol=1e-7)
+
+
+def test_fit_on_two_threads_matches_the_single_threaded_fit(monkeypatch):
+    import zero_shot.zsn2n as zsn2n
+
+    calls = []
+
+    class CountingStep(SplitStep):
+        def __call__(self):
+            calls.append(1)
+            return super().__call__()
+
+    monkeypatch.setattr(zsn2n, "SplitStep", CountingStep)
+    noisy = torch.rand(1, 3, 24, 20, generator=torch.Generator().manual_seed(5))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        split = fit(noisy, iterations=15, seed=3, progress=False)
+        torch.set_num_threads(1)
+        plain = fit(noisy, iterations=15, seed=3, progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.get_num_threads() == threads and len(calls) == 15  # the two-thread fit took the split path
+    torch.testing.assert_close(split, plain, rtol=0, atol=1e-5)
