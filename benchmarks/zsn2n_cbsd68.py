@@ -3,7 +3,8 @@ by side in one run on the same noisy crops and from the same initial weights:
 
 * ``reference``: a straightforward per-image loop of the paper's algorithm (NCHW tensors, the three
   network passes of Eq. 3-4 written out, Adam lr 1e-3, StepLR(1500, 0.5)), defined in this file;
-* ``ours``: ``zero_shot.zsn2n.fit`` one image at a time;
+* ``ours``: ``zero_shot.zsn2n.fit`` one image at a time (on a CPU with two or more threads, each
+  iteration's network passes shared between two threads: ``zero_shot.zsn2n_split``);
 * ``ours_many``: ``zero_shot.zsn2n.fit_many`` on all the images together in one process (on a CPU, one
   thread per core, each fitting one image at a time with single-threaded operations).
 
