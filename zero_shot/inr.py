@@ -21,7 +21,8 @@ fitting noise. No official code exists; the choices made here, each an argument:
 Measured with these defaults (``python benchmarks/inr_set12.py``, Set12 sigma 25, noise level
 estimated, 2-core CPU): on images 01-08 the stop lands 0.00-0.07 dB below the best PSNR of the
 trajectory (26.44 dB at the stop, noisy 20.37 dB), 100-440 iterations. Image 09 (Barbara, 512x512)
-had not stopped after 47 minutes: fine texture keeps the fit error above the noise variance long.
+had not finished after 47 minutes (the benchmark prints an image when it has followed the trajectory
+past its best, so whether the stop itself had come is not known); 10-12 were not run.
 """
 
 from __future__ import annotations
