@@ -24,11 +24,14 @@ def test_siren_first_layer_initialisation_and_shapes():
     assert FourierMLP(out_channels=1, width=16, features=8)(coordinate_grid(4, 4)).shape == (16, 1)
 
 
+def smooth_and_noisy(size: int, sigma: float) -> tuple[torch.Tensor, torch.Tensor]:
+    clean = torch.from_numpy(smooth_image(np.random.default_rng(0), size, size) / 255.0).float()[None]
+    return clean, clean + sigma * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0))
+
+
 def test_fit_stops_when_the_fit_error_reaches_the_noise_variance():
-    rng = np.random.default_rng(0)
-    clean = torch.from_numpy(smooth_image(rng, 32, 32) / 255.0).float()[None]
     sigma = 0.1
-    noisy = clean + sigma * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0))
+    clean, noisy = smooth_and_noisy(32, sigma)
     options = {"width": 64, "omega": 5.0}
     result = fit_inr(
         noisy, sigma=sigma, max_iterations=800, lr=1e-3, clean=clean, progress=False, network_options=options
@@ -53,10 +56,8 @@ def test_denoise_cli_runs_inr_with_estimated_sigma(tmp_path):
 
 
 def test_after_stop_follows_the_trajectory_but_returns_the_stopped_image():
-    rng = np.random.default_rng(0)
-    clean = torch.from_numpy(smooth_image(rng, 24, 24) / 255.0).float()[None]
     sigma = 0.1
-    noisy = clean + sigma * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0))
+    clean, noisy = smooth_and_noisy(24, sigma)
     options = {"width": 32, "omega": 5.0}
     common = dict(sigma=sigma, max_iterations=600, clean=clean, progress=False, network_options=options)
     stopped = fit_inr(noisy, **common)
