@@ -2,6 +2,7 @@
 
     python benchmarks/inr_set12.py                  # all 12 images, sigma 25, estimated noise level
     python benchmarks/inr_set12.py --images 2 --sigma 15 50
+    python benchmarks/inr_set12.py --first 10 --images 3   # images 10-12 (same noise as a full run)
 
 For every image ``zero_shot.inr.fit_inr`` runs with its defaults (noise level estimated from the noisy
 image, unless ``--given-sigma``) and the clean image alongside, so the PSNR of the fit is recorded
@@ -36,6 +37,7 @@ def passed_the_peak(drop_db: float):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--images", type=int, default=12)
+    parser.add_argument("--first", type=int, default=1, help="start at this image (1-12), e.g. to resume")
     parser.add_argument("--sigma", type=float, nargs="+", default=[25.0])
     parser.add_argument("--max-iterations", type=int, default=3000)
     parser.add_argument("--drop", type=float, default=0.5)
@@ -47,8 +49,10 @@ def main() -> None:
     records = []
     for sigma in args.sigma:
         generator = torch.Generator().manual_seed(args.seed)
+        for index in range(args.first - 1):  # the same noise as a run from image 01
+            torch.randn(images[index].transpose(2, 0, 1).shape, generator=generator)
         rows = []
-        for index in range(min(args.images, len(images))):
+        for index in range(args.first - 1, min(args.first - 1 + args.images, len(images))):
             image = images[index]
             clean = torch.from_numpy(image).permute(2, 0, 1).float()
             noisy = clean + sigma / 255 * torch.randn(clean.shape, generator=generator)
@@ -87,7 +91,7 @@ def main() -> None:
         gaps = np.array([row["gap_db"] for row in rows])
         summary = {
             "method": "inr_early_stopping",
-            "dataset": f"set12_first{len(rows)}",
+            "dataset": f"set12_images{args.first:02d}-{args.first - 1 + len(rows):02d}",
             "noise": f"gaussian{sigma:g}",
             "sigma_given": args.given_sigma,
             "psnr": round(float(np.mean([row["stop_psnr"] for row in rows])), 3),
