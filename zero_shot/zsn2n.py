@@ -22,15 +22,16 @@ network passes are shared between two threads (the same loss and gradients up to
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
 from networks.zsn2n import ZSN2NNet
-from zero_shot.zsn2n_loss import zsn2n_loss, zsn2n_loss_from_outputs  # noqa: F401 (re-exported)
+from zero_shot.zsn2n_loss import zsn2n_loss
 from zero_shot.zsn2n_split import SplitStep, can_split
 
 
@@ -121,27 +122,29 @@ def _fit_threaded(singles, images, iterations, lr, step_size, gamma, tick, worke
     if workers == 1:
         return torch.stack([fit_image(k) for k in range(len(images))])
     # intra-op threads are shared out among the workers; a thread started now takes the new count
-    torch.set_num_threads(max(1, threads // workers))
-    try:
-        with ThreadPoolExecutor(workers) as pool:
-            futures = [pool.submit(fit_image, k) for k in range(len(images))]
-            try:
-                return torch.stack([future.result() for future in futures])
-            except BaseException:
-                pool.shutdown(cancel_futures=True)  # a failed fit stops the images not yet started
-                raise
-    finally:
-        torch.set_num_threads(threads)
+    with _intra_op_threads(max(1, threads // workers)), ThreadPoolExecutor(workers) as pool:
+        futures = [pool.submit(fit_image, k) for k in range(len(images))]
+        try:
+            return torch.stack([future.result() for future in futures])
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # a failed fit stops the images not yet started
+            raise
 
 
 def _fit_split(network, image, iterations, lr, step_size, gamma, tick) -> Tensor:
     """One image on two threads (``zsn2n_split``), each with single-threaded operations."""
+    with _intra_op_threads(1), ThreadPoolExecutor(2) as pool:
+        step = SplitStep(network, image, pool)
+        return _fit_one(network, image, iterations, lr, step_size, gamma, tick, gradients=step)
+
+
+@contextmanager
+def _intra_op_threads(count: int) -> Iterator[None]:
+    """torch's intra-op thread count set to ``count`` inside the block, restored after it."""
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(count)
     try:
-        with ThreadPoolExecutor(2) as pool:
-            step = SplitStep(network, image, pool)
-            return _fit_one(network, image, iterations, lr, step_size, gamma, tick, gradients=step)
+        yield
     finally:
         torch.set_num_threads(threads)
 

@@ -57,7 +57,7 @@ class SplitStep:
     def __call__(self) -> Tensor:
         first, second = (f.result() for f in [self.pool.submit(self._forward, w) for w in (0, 1)])
         noise1, top, noise2, bottom = (t.detach().requires_grad_() for t in (*first, *second))
-        loss = zsn2n_loss_from_outputs(self.noisy, noise1, noise2, torch.cat([top, bottom], dim=2))
+        loss = zsn2n_loss_from_outputs(self.noisy, self.halves, noise1, noise2, torch.cat([top, bottom], dim=2))
         g1, g2, g_top, g_bottom = torch.autograd.grad(loss, [noise1, noise2, top, bottom])
         jobs = [self.pool.submit(self._backward, first, (g1, g_top)),
                 self.pool.submit(self._backward, second, (g2, g_bottom))]  # fmt: skip
