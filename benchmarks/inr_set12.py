@@ -15,7 +15,6 @@ to benchmarks/results/inr_set12.json.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 
 import numpy as np
@@ -23,6 +22,7 @@ import torch
 
 from benchmarks.common import append_records, commit, device_name, shared_data
 from datamodules import BSD
+from lightning_modules.functional import per_image_psnr
 from zero_shot.inr import fit_inr
 
 
@@ -68,7 +68,6 @@ def main() -> None:
             psnr_at = {iteration: psnr for iteration, _, psnr in result.trajectory}
             mse_at = {iteration: mse for iteration, mse, _ in result.trajectory}
             best_iteration = max(psnr_at, key=psnr_at.get)
-            noisy_mse = torch.mean((noisy.clamp(0, 1) - clean) ** 2).item()
             row = {
                 "image": f"{index + 1:02d}",
                 "size": list(clean.shape[1:]),
@@ -79,7 +78,7 @@ def main() -> None:
                 "best_iteration": best_iteration,
                 "best_psnr": round(psnr_at[best_iteration], 3),
                 "gap_db": round(psnr_at[best_iteration] - psnr_at[result.stop_iteration], 3),
-                "noisy_psnr": round(10 * math.log10(1 / noisy_mse), 3),
+                "noisy_psnr": round(per_image_psnr(noisy[None], clean[None]).item(), 3),
                 "followed_to": result.trajectory[-1][0],
                 "seconds": round(result.seconds, 1),
             }

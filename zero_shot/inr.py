@@ -5,11 +5,12 @@ it fits the noise (the spectral bias of coordinate networks). The fit is stopped
 squared error to the noisy image falls to the noise variance: from then on the network could only be
 fitting noise. No official code exists; the choices made here, each an argument:
 
-* network: a SIREN (default: width 128, 3 sine layers, SIREN's omega_0 = 30) or a Fourier-feature
-  MLP (``networks.inr``). Width 128 rather than SIREN's 256: the fit only has to reach the noise
-  level, not reproduce the image exactly, and a 256-wide iteration costs 2.4x more (1.13 vs 0.48 s on
-  a 256x256 image, 2-core CPU). A smoother prior (omega_0 = 10, lr 1e-4) was tried first and still
-  sat far above the noise variance after 300 iterations;
+* network: a SIREN (default: 3 sine layers, SIREN's omega_0 = 30) or a Fourier-feature MLP
+  (``networks.inr``), either 128 wide unless ``network_options`` say otherwise. Width 128 rather
+  than SIREN's 256: the fit only has to reach the noise level, not reproduce the image exactly, and
+  a 256-wide iteration costs 2.4x more (1.13 vs 0.48 s on a 256x256 image, 2-core CPU). A smoother
+  prior (omega_0 = 10, lr 1e-4) was tried first and still sat far above the noise variance after
+  300 iterations;
 * optimiser: AdamW, lr 1e-3, full-image batches;
 * noise variance: ``sigma`` if given, else the Chen et al. 2015 estimate (``noise.estimation``);
 * stopping: the first iteration whose full-image MSE is <= ``stop_factor`` x sigma^2 (checked every
