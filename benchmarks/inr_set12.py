@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--drop", type=float, default=0.5)
     parser.add_argument("--given-sigma", action="store_true", help="give fit_inr the true sigma")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--progress", action="store_true", help="show a progress bar for each fit")
     args = parser.parse_args()
     images, _ = BSD(str(shared_data()), test_set="Set12").load_split("test")
     command = "python " + " ".join(sys.argv)
@@ -62,7 +63,7 @@ def main() -> None:
                 max_iterations=args.max_iterations,
                 clean=clean,
                 seed=args.seed,
-                progress=False,
+                progress=args.progress,
                 after_stop=passed_the_peak(args.drop),
             )
             psnr_at = {iteration: psnr for iteration, _, psnr in result.trajectory}
