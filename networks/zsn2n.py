@@ -3,6 +3,10 @@
 conv3x3(C -> 48), LeakyReLU 0.2, conv3x3(48 -> 48), LeakyReLU 0.2, conv1x1(48 -> C). ``models > 1``
 packs that many independent networks into one module with grouped convolutions: input [1, models*C,
 H, W] holds one image per group, and group k's weights only ever see image k.
+
+``fast_cpu=True`` (single model) runs the same layers through ``networks.cpu_convolution`` on a CPU:
+Winograd 3x3 convolutions and a matrix-product 1x1; the zero-shot fit uses it, the results equal the
+plain layers up to float32 rounding.
 """
 
 from __future__ import annotations
@@ -10,18 +14,27 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from networks.cpu_convolution import conv1x1, conv3x3
+
 
 class ZSN2NNet(nn.Module):
     # an output pixel sees the input within this many pixels (two 3x3 convolutions, one 1x1)
     receptive_radius = 2
 
-    def __init__(self, channels: int = 1, width: int = 48, models: int = 1) -> None:
+    def __init__(self, channels: int = 1, width: int = 48, models: int = 1, fast_cpu: bool = False) -> None:
         super().__init__()
+        if fast_cpu and models != 1:
+            raise ValueError("ZSN2NNet(fast_cpu=True) is for one model: its convolutions have no groups.")
+        self.fast_cpu = fast_cpu
         self.conv1 = nn.Conv2d(channels * models, width * models, 3, padding=1, groups=models)
         self.conv2 = nn.Conv2d(width * models, width * models, 3, padding=1, groups=models)
         self.conv3 = nn.Conv2d(width * models, channels * models, 1, groups=models)
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.fast_cpu:
+            x = F.leaky_relu(conv3x3(x, self.conv1.weight, self.conv1.bias), 0.2)
+            x = F.leaky_relu(conv3x3(x, self.conv2.weight, self.conv2.bias), 0.2)
+            return conv1x1(x, self.conv3.weight, self.conv3.bias)
         x = F.leaky_relu(self.conv1(x), 0.2)
         x = F.leaky_relu(self.conv2(x), 0.2)
         return self.conv3(x)

@@ -12,10 +12,11 @@ from zero_shot.zsn2n_split import SplitStep, row_strips
 
 
 @pytest.mark.parametrize("height", [8, 9, 23])
-def test_row_strips_keep_every_row_once_with_real_context(height):
+@pytest.mark.parametrize("count", [2, 4])
+def test_row_strips_keep_every_row_once_with_real_context(height, count):
     radius = 2
     kept = []
-    for start, stop, keep_from, keep_to in row_strips(height, radius):
+    for start, stop, keep_from, keep_to in row_strips(height, radius, count):
         rows = list(range(start, stop))[keep_from:keep_to]
         for row in rows:  # every kept row has `radius` real rows (or the image border) on each side
             assert start <= max(0, row - radius) and min(height, row + radius + 1) <= stop
@@ -24,14 +25,16 @@ def test_row_strips_keep_every_row_once_with_real_context(height):
 
 
 @pytest.mark.parametrize("shape", [(1, 3, 21, 17), (1, 1, 16, 16)])
-def test_split_step_gives_the_plain_loss_and_gradients(shape):
+@pytest.mark.parametrize("strips_per_worker", [1, 2])
+@pytest.mark.parametrize("fast_cpu", [False, True])
+def test_split_step_gives_the_plain_loss_and_gradients(shape, strips_per_worker, fast_cpu):
     torch.manual_seed(0)
-    network = ZSN2NNet(shape[1])
+    network = ZSN2NNet(shape[1], fast_cpu=fast_cpu)
     noisy = torch.rand(shape)
     loss = zsn2n_loss(network, noisy)
     expected = torch.autograd.grad(loss, list(network.parameters()))
     with ThreadPoolExecutor(2) as pool:
-        split_loss = SplitStep(network, noisy, pool)()
+        split_loss = SplitStep(network, noisy, pool, strips_per_worker)()
     assert split_loss.item() == pytest.approx(loss.item(), rel=1e-6)
     for parameter, gradient in zip(network.parameters(), expected, strict=True):
         torch.testing.assert_close(parameter.grad, gradient, rtol=1e-5, atol=1e-7)

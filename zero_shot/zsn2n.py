@@ -38,7 +38,7 @@ from zero_shot.zsn2n_split import SplitStep, can_split
 
 def _initial_network(channels: int, seed: int) -> ZSN2NNet:
     torch.manual_seed(seed)
-    return ZSN2NNet(channels)
+    return ZSN2NNet(channels, fast_cpu=True)
 
 
 def _fit_one(network: ZSN2NNet, noisy: Tensor, iterations: int, lr: float, step_size: int, gamma: float,

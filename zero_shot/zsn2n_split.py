@@ -21,46 +21,57 @@ from lightning_modules.downsampling import pair_downsample
 from zero_shot.zsn2n_loss import zsn2n_loss_from_outputs
 
 
-def row_strips(height: int, radius: int) -> list[tuple[int, int, int, int]]:
-    """Two strips (input_start, input_stop, keep_from, keep_to) covering rows 0..height: pass the rows
-    input_start:input_stop and keep output rows keep_from:keep_to of that pass."""
-    middle = height // 2
-    top = (0, min(height, middle + radius), 0, middle)
-    bottom_start = max(0, middle - radius)
-    bottom = (bottom_start, height, middle - bottom_start, height - bottom_start)
-    return [top, bottom]
+def row_strips(height: int, radius: int, count: int = 2) -> list[tuple[int, int, int, int]]:
+    """``count`` strips (input_start, input_stop, keep_from, keep_to) covering rows 0..height: pass the
+    rows input_start:input_stop and keep output rows keep_from:keep_to of that pass."""
+    bounds = [height * k // count for k in range(count + 1)]
+    strips = []
+    for top, bottom in zip(bounds, bounds[1:], strict=False):
+        start, stop = max(0, top - radius), min(height, bottom + radius)
+        strips.append((start, stop, top - start, bottom - start))
+    return strips
+
+
+# strips of f(y) per worker: smaller strips keep each pass's activations in cache (256x256 RGB on a 2-core
+# CPU: 100-125 ms per iteration with one strip per worker, see the zsn2n benchmark for two)
+STRIPS_PER_WORKER = 2
 
 
 def can_split(noisy: Tensor, network: nn.Module) -> bool:
     radius = getattr(network, "receptive_radius", None)
-    return noisy.device.type == "cpu" and noisy.shape[0] == 1 and radius is not None and noisy.shape[2] >= 4 * radius
+    enough_rows = noisy.shape[2] >= 2 * max(2 * STRIPS_PER_WORKER, radius or 0)
+    return noisy.device.type == "cpu" and noisy.shape[0] == 1 and radius is not None and enough_rows
 
 
 class SplitStep:
     """Call to compute the loss and set the parameters' ``.grad`` (the work of ``loss.backward()``)."""
 
-    def __init__(self, network: nn.Module, noisy: Tensor, pool: ThreadPoolExecutor) -> None:
+    def __init__(self, network: nn.Module, noisy: Tensor, pool: ThreadPoolExecutor,
+                 strips_per_worker: int = STRIPS_PER_WORKER) -> None:  # fmt: skip
         self.network, self.noisy, self.pool = network, noisy, pool
         self.parameters = [p for p in network.parameters() if p.requires_grad]
         self.halves = [half.contiguous() for half in pair_downsample(noisy)]
-        strips = row_strips(noisy.shape[2], network.receptive_radius)
-        self.strips = [(noisy[:, :, start:stop].contiguous(), keep_from, keep_to)
-                       for start, stop, keep_from, keep_to in strips]  # fmt: skip
+        strips = row_strips(noisy.shape[2], network.receptive_radius, 2 * strips_per_worker)
+        strips = [(noisy[:, :, start:stop].contiguous(), keep_from, keep_to)
+                  for start, stop, keep_from, keep_to in strips]  # fmt: skip
+        self.strips = [strips[:strips_per_worker], strips[strips_per_worker:]]
 
-    def _forward(self, worker: int) -> tuple[Tensor, Tensor]:
-        rows, keep_from, keep_to = self.strips[worker]
-        return self.network(self.halves[worker]), self.network(rows)[:, :, keep_from:keep_to]
+    def _forward(self, worker: int) -> list[Tensor]:
+        """Worker 0: f(D1(y)) and the top strips of f(y); worker 1: f(D2(y)) and the bottom strips."""
+        strips = [self.network(rows)[:, :, keep_from:keep_to] for rows, keep_from, keep_to in self.strips[worker]]
+        return [self.network(self.halves[worker]), *strips]
 
-    def _backward(self, outputs: tuple[Tensor, Tensor], gradients: tuple[Tensor, Tensor]) -> tuple[Tensor, ...]:
+    def _backward(self, outputs: list[Tensor], gradients: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
         return torch.autograd.grad(outputs, self.parameters, gradients)
 
     def __call__(self) -> Tensor:
-        first, second = (f.result() for f in [self.pool.submit(self._forward, w) for w in (0, 1)])
-        noise1, top, noise2, bottom = (t.detach().requires_grad_() for t in (*first, *second))
-        loss = zsn2n_loss_from_outputs(self.noisy, self.halves, noise1, noise2, torch.cat([top, bottom], dim=2))
-        g1, g2, g_top, g_bottom = torch.autograd.grad(loss, [noise1, noise2, top, bottom])
-        jobs = [self.pool.submit(self._backward, first, (g1, g_top)),
-                self.pool.submit(self._backward, second, (g2, g_bottom))]  # fmt: skip
+        outputs = [f.result() for f in [self.pool.submit(self._forward, w) for w in (0, 1)]]
+        detached = [[t.detach().requires_grad_() for t in worker] for worker in outputs]
+        (noise1, *top), (noise2, *bottom) = detached
+        loss = zsn2n_loss_from_outputs(self.noisy, self.halves, noise1, noise2, torch.cat(top + bottom, dim=2))
+        gradients = torch.autograd.grad(loss, detached[0] + detached[1])
+        n = len(detached[0])
+        jobs = [self.pool.submit(self._backward, outputs[w], gradients[w * n : (w + 1) * n]) for w in (0, 1)]
         for parameter, a, b in zip(self.parameters, *(job.result() for job in jobs), strict=True):
             parameter.grad = a + b
         return loss.detach()
