@@ -27,6 +27,16 @@ def test_pair_downsampler_averages_the_two_diagonals_without_sharing_pixels():
     assert pair_downsample(torch.rand(1, 3, 7, 9))[0].shape == (1, 3, 3, 4)  # odd sizes work
 
 
+@pytest.mark.parametrize("shape", [(1, 3, 7, 9), (2, 1, 16, 10)])
+def test_pair_downsampler_equals_the_papers_two_depthwise_convolutions(shape):
+    image = torch.rand(shape)
+    channels = shape[1]
+    filters = [torch.tensor([[0.0, 0.5], [0.5, 0.0]]), torch.tensor([[0.5, 0.0], [0.0, 0.5]])]
+    expected = [F.conv2d(image, f.expand(channels, 1, 2, 2), stride=2, groups=channels) for f in filters]
+    for half, reference in zip(pair_downsample(image), expected, strict=True):
+        assert torch.equal(half, reference)
+
+
 def test_loss_is_the_papers_residual_plus_consistency():
     torch.manual_seed(0)
     net = ZSN2NNet(1)
