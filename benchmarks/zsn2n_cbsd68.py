@@ -5,8 +5,12 @@ by side in one run on the same noisy crops and from the same initial weights:
   network passes of Eq. 3-4 written out, Adam lr 1e-3, StepLR(1500, 0.5)), defined in this file;
 * ``ours``: ``zero_shot.zsn2n.fit`` one image at a time (on a CPU with two or more threads, each
   iteration's network passes shared between two threads: ``zero_shot.zsn2n_split``);
-* ``ours_many``: ``zero_shot.zsn2n.fit_many`` on all the images together in one process (on a CPU, one
-  thread per core, each fitting one image at a time with single-threaded operations).
+* ``ours_many``: ``zero_shot.zsn2n.fit_many`` on ``--group`` images at a time (default 2; on a CPU one
+  thread per core, each fitting one image with single-threaded operations).
+
+The variants take turns, group by group of images, so a drift in the machine's speed during the run
+(on the shared 2-core machine the same reference loop has measured 14.5 and 18.2 s per image in two
+runs) falls on all of them alike.
 
     python benchmarks/zsn2n_cbsd68.py                               # 24 images, 2000 iterations
     python benchmarks/zsn2n_cbsd68.py --images 2 --iterations 300   # a reduced budget
@@ -75,15 +79,26 @@ def reference_fit(noisy: Tensor, iterations: int, seed: int) -> Tensor:
         return torch.clamp(noisy - model(noisy), 0, 1)
 
 
-def run(name: str, denoise_all, noisy: Tensor, clean: Tensor) -> tuple[dict, Tensor]:
-    started = time.perf_counter()
-    denoised = denoise_all(noisy)
-    seconds = time.perf_counter() - started
-    psnr, ssim = per_image_psnr(denoised, clean), per_image_ssim(denoised, clean)
-    per_image = seconds / len(noisy)
-    print(f"{name}: PSNR {psnr.mean():.3f} dB, SSIM {ssim.mean():.4f}, {per_image:.1f} s per image", flush=True)
-    return {"variant": name, "psnr": psnr.mean().item(), "ssim": ssim.mean().item(), "seconds": seconds,
-            "per_image_psnr": [round(v, 3) for v in psnr.tolist()]}, denoised  # fmt: skip
+def run_interleaved(variants: dict, noisy: Tensor, clean: Tensor, group: int) -> tuple[list[dict], dict]:
+    """Every variant on images 0..group-1, then every variant on the next group, and so on: this
+    machine's speed drifts over minutes, and taking turns exposes all variants to the same drift."""
+    seconds = {name: 0.0 for name in variants}
+    outputs = {name: [] for name in variants}
+    for start in range(0, len(noisy), group):
+        images = noisy[start : start + group]
+        for name, denoise_all in variants.items():
+            started = time.perf_counter()
+            outputs[name].append(denoise_all(images, start))
+            seconds[name] += time.perf_counter() - started
+    results = []
+    for name in variants:
+        denoised = outputs[name] = torch.cat(outputs[name])
+        psnr, ssim = per_image_psnr(denoised, clean), per_image_ssim(denoised, clean)
+        per_image = seconds[name] / len(noisy)
+        print(f"{name}: PSNR {psnr.mean():.3f} dB, SSIM {ssim.mean():.4f}, {per_image:.1f} s per image", flush=True)
+        results.append({"variant": name, "psnr": psnr.mean().item(), "ssim": ssim.mean().item(),
+                        "seconds": seconds[name], "per_image_psnr": [round(v, 3) for v in psnr.tolist()]})  # fmt: skip
+    return results, outputs
 
 
 def main() -> None:
@@ -94,6 +109,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-clip", action="store_true")
     parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--group", type=int, default=2, help="images per turn (fit_many fits a turn's images together)")
     args = parser.parse_args()
     clean = centre_crops(shared_data(), args.images, args.crop)
     noisy = clean + 25 / 255 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(args.seed))
@@ -101,18 +117,19 @@ def main() -> None:
     seeds = {k: args.seed + k for k in range(len(noisy))}  # image k's model starts from manual_seed(seed + k)
 
     def one_by_one(fitter):
-        return lambda images: torch.cat([fitter(images[k : k + 1], args.iterations, seeds[k]) for k in seeds])
+        def denoise_all(images, start):
+            return torch.cat([fitter(images[k : k + 1], args.iterations, seeds[start + k]) for k in range(len(images))])
 
-    def many(images):
-        return fit_many(images, args.iterations, seed=args.seed, progress=False)
+        return denoise_all
+
+    def many(images, start):
+        group_seeds = [seeds[start + k] for k in range(len(images))]
+        return fit_many(images, args.iterations, seeds=group_seeds, progress=False)
 
     variants = {"ours": one_by_one(lambda x, n, s: fit(x, n, seed=s, progress=False)), "ours_many": many}
     if not args.skip_reference:
         variants = {"reference": one_by_one(reference_fit), **variants}
-    results, outputs = [], {}
-    for name, denoise_all in variants.items():
-        result, outputs[name] = run(name, denoise_all, noisy, clean)
-        results.append(result)
+    results, outputs = run_interleaved(variants, noisy, clean, args.group)
     noisy_psnr = per_image_psnr(noisy.clamp(0, 1), clean).mean().item()
     by_name = {r["variant"]: r for r in results}
     records = []
@@ -129,6 +146,7 @@ def main() -> None:
             "seconds_per_image": round(result["seconds"] / args.images, 2),
             "steps": args.iterations,
             "images": args.images,
+            "images_per_turn": args.group,
             "threads": torch.get_num_threads(),
             "per_image_psnr": result["per_image_psnr"],
             "device": device_name(),

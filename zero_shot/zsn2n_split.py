@@ -3,11 +3,12 @@
 Of the three network passes of the loss, f(D1(y)) and f(D2(y)) each see a quarter of the pixels and
 f(y) all of them. Worker 0 runs f(D1(y)) and f(y) on the top half of the rows, worker 1 f(D2(y)) and
 the bottom half, each with single-threaded operations (this tiny network's convolutions gain little
-from intra-op threads; two independent streams of work use two cores better). A row strip is passed
-with ``receptive_radius`` rows of real image around it and cropped back, so the two strips equal the
-full pass exactly: zero padding only ever meets the true image border. The loss is formed from
-detached copies of the four outputs (cheap), and each worker back-propagates its own outputs'
-gradients; the parameter gradients are the sum of the two, as in one backward pass.
+from intra-op threads; two independent streams of work use two cores better). Each half of f(y) is
+passed as ``STRIPS_PER_WORKER`` row strips, each with ``receptive_radius`` rows of real image around
+it and cropped back, so the strips equal the full pass exactly: zero padding only ever meets the true
+image border. The loss is formed from detached copies of the outputs (cheap), and each worker
+back-propagates its own outputs' gradients; the parameter gradients are the sum of the two, as in one
+backward pass.
 """
 
 from __future__ import annotations
