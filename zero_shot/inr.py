@@ -95,7 +95,8 @@ def fit_inr(
     reference = clean.permute(1, 2, 0).reshape(-1, channels) if clean is not None else None
     stopped, stop_iteration, trajectory = None, max_iterations, []
     started = time.perf_counter()
-    for iteration in tqdm(range(1, max_iterations + 1), desc="INR fit", disable=not progress, leave=False):
+    bar = tqdm(range(1, max_iterations + 1), desc="INR fit", disable=not progress, leave=False)
+    for iteration in bar:
         output = model(coordinates)
         loss = torch.mean((output - target) ** 2)
         optimizer.zero_grad(set_to_none=True)
@@ -107,6 +108,9 @@ def fit_inr(
                 mse_clean = torch.mean((output.detach().clamp(0, 1) - reference) ** 2).item()
                 psnr = 10 * torch.log10(torch.tensor(1.0 / max(mse_clean, 1e-12))).item()
             trajectory.append((iteration, loss.item(), psnr))
+            # the stop comes when this ratio reaches stop_factor
+            shown = {"mse_over_noise_variance": f"{loss.item() / sigma**2:.4f}"}
+            bar.set_postfix(shown if psnr is None else {**shown, "psnr": f"{psnr:.2f}"}, refresh=False)
             if stopped is None and loss.item() <= stop_factor * sigma**2:
                 stopped, stop_iteration = output.detach(), iteration
             if stopped is not None and (after_stop is None or not after_stop(trajectory)):
