@@ -5,7 +5,8 @@
     python denoise.py --ckpt runs/n2n_samples/checkpoints/last.ckpt images/ --output out/
 
 Outputs keep each input's name, bit depth (8/16-bit) and mode (gray/RGB). A table per image is
-printed at the end (and the PSNR against ``--clean`` references matched by file name).
+printed at the end: the time, the noise level (``--sigma`` or estimated from the image, Chen et al. 2015;
+inr stops its fit there), and the PSNR against ``--clean`` references matched by file name.
 """
 
 from __future__ import annotations
@@ -52,29 +53,47 @@ def write_native(path: Path, image: np.ndarray, dtype: np.dtype) -> None:
 
 
 def denoiser_from_args(args):
-    """A function [B, C, H, W] -> [B, C, H, W] for the chosen method or checkpoint (B > 1 only for zsn2n,
-    whose same-sized images are fitted side by side, each exactly as it would be alone)."""
+    """A function ([B, C, H, W], noise stds of the B images in [0, 1] units) -> [B, C, H, W] for the chosen
+    method or checkpoint (B > 1 only for zsn2n, whose same-sized images are fitted side by side, each
+    exactly as it would be alone). Only inr uses the noise level (its stopping rule)."""
     if args.ckpt:
         from lightning_modules.loading import load_method
 
         model = load_method(args.ckpt).eval()
-        return lambda noisy: model.denoise(noisy).clamp(0, 1)
+        return lambda noisy, sigmas: model.denoise(noisy).clamp(0, 1)
     if args.method == "n2s":
         from zero_shot.noise2self import fit_noise2self
 
-        return lambda noisy: fit_noise2self(noisy, iterations=args.iterations or 500, seed=args.seed).denoised
+        iterations = args.iterations or 500
+        return lambda noisy, sigmas: fit_noise2self(noisy, iterations=iterations, seed=args.seed).denoised
     if args.method == "zsn2n":
         from zero_shot.zsn2n import fit_many
 
-        return lambda noisy: fit_many(noisy, iterations=args.iterations or 2000, seeds=[args.seed] * len(noisy))
+        iterations = args.iterations or 2000
+        return lambda noisy, sigmas: fit_many(noisy, iterations=iterations, seeds=[args.seed] * len(noisy))
     if args.method == "inr":
         from zero_shot.inr import fit_inr
 
-        sigma = args.sigma / 255 if args.sigma is not None else None  # None: estimated per image
-        return lambda noisy: fit_inr(noisy[0], sigma, max_iterations=args.iterations or 3000, seed=args.seed).denoised[
+        iterations = args.iterations or 3000
+        return lambda noisy, sigmas: fit_inr(noisy[0], sigmas[0], max_iterations=iterations, seed=args.seed).denoised[
             None
         ]
     raise ValueError(f"unknown method {args.method!r}")
+
+
+def noise_level(image: torch.Tensor, given: float | None, needed: bool) -> tuple[float, str]:
+    """The noise std of one image [C, H, W] on the 8-bit scale, and where it came from. An image too
+    small to estimate it from is an error only where the method ``needed`` the level."""
+    if given is not None:
+        return given, "given"
+    from noise.estimation import estimate_sigma
+
+    try:
+        return estimate_sigma(image) * 255, "estimated"
+    except ValueError as error:
+        if needed:
+            raise ValueError(f"{error}; give the noise level with --sigma") from error
+        return float("nan"), "too small"
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -89,8 +108,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
         "--iterations", type=int, help="fitting iterations (default: the method's paper, n2s 500, zsn2n 2000)"
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--sigma", type=float, help="noise std on the 8-bit scale (inr); estimated when omitted")
+    parser.add_argument(
+        "--sigma", type=float, help="noise std on the 8-bit scale (used by inr's stop); estimated when omitted"
+    )
     args = parser.parse_args(argv)
+    if args.sigma is not None and args.method != "inr":
+        parser.error(f"--sigma is only used by --method inr ({args.method or 'a checkpoint'} needs no noise level); "
+                     "leave it out: the table reports each image's estimated noise level")  # fmt: skip
 
     inputs = collect_inputs(args.inputs)
     clean = {p.stem: p for p in collect_inputs(args.clean)} if args.clean else {}
@@ -102,12 +126,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
     with tqdm(total=len(inputs), desc="Denoising", unit="image") as bar:
         for group in same_size_groups(inputs, group_size):
             noisy = torch.stack([torch.from_numpy(image.transpose(2, 0, 1)) for _, image, _, _ in group])
+            levels = [noise_level(image, args.sigma, needed=args.method == "inr") for image in noisy]
             started = time.perf_counter()
             with torch.inference_mode(args.ckpt is not None):
-                denoised = denoise(noisy)
+                denoised = denoise(noisy, [sigma / 255 for sigma, _ in levels])
             seconds = (time.perf_counter() - started) / len(group)  # a group's images share its time
             for k, (path, _, dtype, channels) in enumerate(group):
-                row = {"image": path.name, "seconds": seconds}
+                row = {"image": path.name, "seconds": seconds, "sigma": levels[k][0], "sigma_source": levels[k][1]}
                 if path.stem in clean:
                     reference = torch.from_numpy(read_image(clean[path.stem], channels).transpose(2, 0, 1))[None]
                     row["noisy_psnr"] = float(per_image_psnr(noisy[k : k + 1], reference)[0])
@@ -136,10 +161,11 @@ def same_size_groups(paths: list[Path], size: int):
 
 def print_table(rows: list[dict], file) -> None:
     with_psnr = any("psnr" in row for row in rows)
-    header = f"{'image':<32} {'seconds':>8}" + (f" {'noisy dB':>9} {'denoised dB':>12}" if with_psnr else "")
+    header = f"{'image':<32} {'seconds':>8} {'noise sigma':>18}"
+    header += f" {'noisy dB':>9} {'denoised dB':>12}" if with_psnr else ""
     print(header, file=file)
     for row in rows:
-        line = f"{row['image']:<32} {row['seconds']:>8.1f}"
+        line = f"{row['image']:<32} {row['seconds']:>8.1f} {row['sigma']:>7.2f} ({row['sigma_source']:>9})"
         if with_psnr:
             line += f" {row.get('noisy_psnr', float('nan')):>9.2f} {row.get('psnr', float('nan')):>12.2f}"
         print(line, file=file)

@@ -71,3 +71,35 @@ def test_zsn2n_fits_same_sized_images_together_each_as_it_would_be_alone(tmp_pat
         alone = fit(noisy, iterations=6, seed=0, progress=False).numpy().transpose(1, 2, 0)
         written = iio.imread(tmp_path / "out" / f"{name}.png")
         assert np.abs(written.astype(int) - np.round(alone * 255).astype(int)).max() <= 1
+
+
+def test_table_reports_each_images_noise_level_and_inr_stops_at_a_given_one(
+    noisy_pair, tmp_path: Path, capsys, monkeypatch
+):
+    import zero_shot.inr
+
+    inputs, _ = noisy_pair
+    fitted = zero_shot.inr.fit_inr
+    stops = []
+
+    def recording_fit(noisy, sigma, **options):
+        result = fitted(noisy, sigma, **options)
+        stops.append((sigma, result.stop_iteration))
+        return result
+
+    monkeypatch.setattr(zero_shot.inr, "fit_inr", recording_fit)
+    rows = main(["--method", "n2s", str(inputs / "a.png"), "--output", str(tmp_path / "n2s"), "--iterations", "2"])
+    assert rows[0]["sigma_source"] == "estimated"
+    assert 15 < rows[0]["sigma"] < 30  # noise std 25 before clipping to 8 bits
+    assert "estimated" in capsys.readouterr().out
+
+    rows = main(["--method", "inr", str(inputs / "a.png"), "--output", str(tmp_path / "inr"), "--sigma", "200",
+                 "--iterations", "50"])  # fmt: skip
+    assert rows[0]["sigma"] == 200 and rows[0]["sigma_source"] == "given"
+    assert stops == [(200 / 255, 10)]  # a fit error far below 200^2 at the first check: stopped there
+
+
+def test_sigma_with_a_method_that_does_not_use_it_is_a_clear_error(tmp_path: Path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--method", "n2s", str(tmp_path), "--output", str(tmp_path / "out"), "--sigma", "25"])
+    assert "only used by --method inr" in capsys.readouterr().err
