@@ -25,8 +25,9 @@ trajectory (26.44 dB at the stop on 01-08, noisy 20.37 dB), after 100-440 iterat
 440 / 950 on the 512x512 Lena / Boat. Capacity limits it on large textured images: on Barbara
 (09, 512x512) the fit's MSE was still 1.35 x sigma^2 after 500 iterations (PSNR flat at 23.46 dB since
 iteration 350), so the stop would come late or only at ``max_iterations``; the returned image is then
-the last one, on that plateau. A wider network (``network_options={"width": 256}``) fits further at
-about 2.4x the time per iteration. 11 and 12 were not measured to the end.
+the last one, on that plateau. Whether a wider network (``network_options={"width": 256}``, 2.4x the
+time per iteration) reaches the noise level there was not measured. 11 and 12 were not measured to
+the end.
 """
 
 from __future__ import annotations
