@@ -4,9 +4,9 @@ conv3x3(C -> 48), LeakyReLU 0.2, conv3x3(48 -> 48), LeakyReLU 0.2, conv1x1(48 ->
 packs that many independent networks into one module with grouped convolutions: input [1, models*C,
 H, W] holds one image per group, and group k's weights only ever see image k.
 
-``fast_cpu=True`` (single model) runs the same layers through ``networks.cpu_convolution`` on a CPU:
-Winograd 3x3 convolutions and a matrix-product 1x1; the zero-shot fit uses it, the results equal the
-plain layers up to float32 rounding.
+``fast_cpu=True`` (single model) runs the same layers on a CPU as one channels-last autograd function
+(``networks.zsn2n_channels_last``: oneDNN convolutions, a matrix-product 1x1); the zero-shot fit uses
+it, the results equal the plain layers up to float32 rounding.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from networks.cpu_convolution import conv1x1, conv3x3
+from networks import zsn2n_channels_last
 
 
 class ZSN2NNet(nn.Module):
@@ -31,10 +31,9 @@ class ZSN2NNet(nn.Module):
         self.conv3 = nn.Conv2d(width * models, channels * models, 1, groups=models)
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.fast_cpu:
-            x = F.leaky_relu(conv3x3(x, self.conv1.weight, self.conv1.bias), 0.2)
-            x = F.leaky_relu(conv3x3(x, self.conv2.weight, self.conv2.bias), 0.2)
-            return conv1x1(x, self.conv3.weight, self.conv3.bias)
+        if self.fast_cpu and zsn2n_channels_last.applies(x):
+            parameters = [p for layer in (self.conv1, self.conv2, self.conv3) for p in (layer.weight, layer.bias)]
+            return zsn2n_channels_last.zsn2n_channels_last(x, *parameters)
         x = F.leaky_relu(self.conv1(x), 0.2)
         x = F.leaky_relu(self.conv2(x), 0.2)
         return self.conv3(x)

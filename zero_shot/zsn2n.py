@@ -14,12 +14,8 @@ the models are packed into grouped convolutions (one group per image; Adam is el
 loss a sum of per-image losses, so the updates are the same).
 A single image on a CPU with two or more threads is fitted by ``zsn2n_split``: each iteration's
 network passes are shared between two threads (the same loss and gradients up to rounding).
-On a CPU the network's 48 -> 48 convolution runs as a Winograd convolution (``networks.cpu_convolution``,
-the same layer up to float32 rounding). On this project's 2-core CPU, 24 CBSD68 crops of 256x256 at
-100 iterations, the variants taking turns: 10.8 s per image for ``fit``, 10.4 s for ``fit_many`` on
-pairs, 17.7 s for a plain per-image loop of the paper's code, PSNR within 0.003 dB
-(``python benchmarks/zsn2n_cbsd68.py --images 24 --iterations 100``).
-Channels-last memory is not used: it speeds the forward convolutions but slows their backward more.
+On a CPU the network runs as one channels-last autograd function (``networks.zsn2n_channels_last``:
+oneDNN convolutions and matrix products, the same layers up to float32 rounding).
 """
 
 from __future__ import annotations

@@ -1,0 +1,113 @@
+"""The Zero-Shot Noise2Noise network's forward and backward pass on a CPU, in channels-last memory.
+
+The same three layers as ``networks.zsn2n.ZSN2NNet`` (conv3x3 C -> 48, LeakyReLU 0.2, conv3x3 48 -> 48,
+LeakyReLU 0.2, conv1x1 48 -> C), written as one autograd function so that every tensor stays in one
+memory layout, [pixels, channels] (NHWC), from the input to the output gradient:
+
+* the 3x3 convolutions run through oneDNN's channels-last kernels, which use AVX-512 where the CPU has
+  it (PyTorch's MKL matrix products do not on AMD CPUs, and its NCHW convolution at batch 1 is several
+  times slower, see the zsn2n benchmark);
+* the 1x1 convolution is a matrix product of the [pixels, 48] activations with the [48, C] weight, and
+  the first layer's weight gradient one of its output gradient with the input's 3x3 patches (C * 9
+  columns); matrix products go through oneDNN too (``torch.ops.mkldnn._linear_pointwise``), PyTorch's
+  ``mm`` where that operator is missing;
+* each LeakyReLU is applied in place on its convolution's output and differentiated, in place, from
+  that output (the slope is positive, so the output has the sign of the input), so no pre-activation
+  is kept.
+
+The outputs and gradients equal the plain layers' up to float32 rounding (tests compare them).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+CHANNELS_LAST = torch.channels_last
+NEGATIVE_SLOPE = 0.2
+
+
+def applies(x: Tensor) -> bool:
+    """Whether this path runs for input ``x`` (a 4-d float32 tensor on a CPU with oneDNN)."""
+    return x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() == 4 and torch.backends.mkldnn.is_available()
+
+
+def _leaky_relu_gradient(gradient: Tensor, output: Tensor) -> Tensor:
+    """d LeakyReLU from the layer's output, in place: ``gradient`` where the output is positive,
+    ``NEGATIVE_SLOPE * gradient`` elsewhere (PyTorch's rule, also at 0)."""
+    return torch.ops.aten.leaky_relu_backward.grad_input(gradient, output, NEGATIVE_SLOPE, True, grad_input=gradient)
+
+
+def _matmul(a: Tensor, b_transposed: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``a @ b_transposed.T (+ bias)``; ``b_transposed`` may be a strided view (oneDNN reads it as is)."""
+    if hasattr(torch.ops.mkldnn, "_linear_pointwise"):
+        return torch.ops.mkldnn._linear_pointwise(a, b_transposed, bias, "none", [], "")
+    product = a @ b_transposed.t()
+    return product if bias is None else product + bias
+
+
+def _as_matrix(x: Tensor) -> Tensor:
+    """A channels-last [N, C, H, W] tensor as the [N*H*W, C] matrix it is in memory (a view)."""
+    return x.permute(0, 2, 3, 1).reshape(-1, x.shape[1])
+
+
+def _as_image(matrix: Tensor, like: Tensor) -> Tensor:
+    """The inverse of ``_as_matrix`` for a tensor shaped like ``like`` with ``matrix.shape[1]`` channels."""
+    n, _, h, w = like.shape
+    return matrix.view(n, h, w, matrix.shape[1]).permute(0, 3, 1, 2)
+
+
+def _convolution_backward(gradient: Tensor, x: Tensor, weight: Tensor, mask: list[bool]):
+    """PyTorch's gradients (input, weight, bias) of a 3x3, padding-1 convolution, those ``mask`` asks for."""
+    return torch.ops.aten.convolution_backward(
+        gradient, x, weight, [weight.shape[0]], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, mask
+    )
+
+
+def _first_layer_gradients(gradient: Tensor, x: Tensor, shape: torch.Size) -> tuple[Tensor, Tensor]:
+    """The weight and bias gradients of the first 3x3 convolution: its output gradient [N, K, H, W]
+    (channels-last) times the input's patches, [C * 9, pixels] per image (``F.unfold``; with C = 1 or 3
+    this is cheaper than PyTorch's convolution weight gradient)."""
+    patches = F.unfold(x, 3, padding=1)  # [N, C * 9, H * W], in the weight's (c, dy, dx) order
+    grad_weight = sum(
+        _matmul(patches[image], gradient[image].permute(1, 2, 0).reshape(-1, gradient.shape[1]).t())
+        for image in range(x.shape[0])
+    )  # [C * 9, K]
+    return grad_weight.t().contiguous().view(shape), _as_matrix(gradient).sum(0)
+
+
+class _ZSN2NChannelsLast(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight1, bias1, weight2, bias2, weight3, bias3):
+        x = x.contiguous()
+        weight1 = weight1.contiguous(memory_format=CHANNELS_LAST)
+        weight2 = weight2.contiguous(memory_format=CHANNELS_LAST)
+        x_channels_last = x.contiguous(memory_format=CHANNELS_LAST)
+        hidden1 = F.leaky_relu_(F.conv2d(x_channels_last, weight1, bias1, padding=1), NEGATIVE_SLOPE)
+        hidden2 = F.leaky_relu_(F.conv2d(hidden1, weight2, bias2, padding=1), NEGATIVE_SLOPE)
+        out = _matmul(_as_matrix(hidden2), weight3.flatten(1), bias3)
+        ctx.save_for_backward(x, weight1, hidden1, weight2, hidden2, weight3)
+        return _as_image(out, hidden2).contiguous()
+
+    @staticmethod
+    def backward(ctx, gradient):
+        x, weight1, hidden1, weight2, hidden2, weight3 = ctx.saved_tensors
+        gradient = _as_matrix(gradient.contiguous(memory_format=CHANNELS_LAST))  # [pixels, C]
+        hidden2_matrix = _as_matrix(hidden2)
+        grad_weight3 = _matmul(gradient.t().contiguous(), hidden2_matrix.t()).view(weight3.shape)
+        grad_bias3 = gradient.sum(0)
+        grad_hidden2 = _leaky_relu_gradient(_matmul(gradient, weight3.flatten(1).t()), hidden2_matrix)
+        grad_hidden2 = _as_image(grad_hidden2, hidden2)
+        grad_hidden1, grad_weight2, grad_bias2 = _convolution_backward(grad_hidden2, hidden1, weight2, [True] * 3)
+        grad_hidden1 = _leaky_relu_gradient(grad_hidden1.contiguous(memory_format=CHANNELS_LAST), hidden1)
+        grad_weight1, grad_bias1 = _first_layer_gradients(grad_hidden1, x, weight1.shape)
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_x = _convolution_backward(grad_hidden1, x, weight1, [True, False, False])[0].contiguous()
+        return grad_x, grad_weight1, grad_bias1, grad_weight2.contiguous(), grad_bias2, grad_weight3, grad_bias3
+
+
+def zsn2n_channels_last(x: Tensor, weight1, bias1, weight2, bias2, weight3, bias3) -> Tensor:
+    """The network's output f(x), [N, C, H, W] (contiguous), from its six parameters."""
+    return _ZSN2NChannelsLast.apply(x, weight1, bias1, weight2, bias2, weight3, bias3)

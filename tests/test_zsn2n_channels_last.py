@@ -1,0 +1,51 @@
+"""The ZS-N2N network's channels-last CPU pass equals the plain layers, forward and backward."""
+
+import pytest
+import torch
+
+from networks import zsn2n_channels_last
+from networks.zsn2n import ZSN2NNet
+
+
+def _output_and_gradients(network, x, upstream):
+    x = x.detach().clone().requires_grad_()
+    out = network(x)
+    leaves = [x, *network.parameters()]
+    return out, torch.autograd.grad(out, leaves, upstream), out.grad_fn
+
+
+@pytest.mark.parametrize("shape", [(1, 3, 30, 22), (2, 1, 9, 16), (1, 3, 5, 64)])
+def test_channels_last_pass_equals_the_plain_layers(shape):
+    torch.manual_seed(0)
+    plain = ZSN2NNet(shape[1])
+    fast = ZSN2NNet(shape[1], fast_cpu=True)
+    fast.load_state_dict(plain.state_dict())
+    generator = torch.Generator().manual_seed(1)
+    x = torch.rand(shape, generator=generator)
+    upstream = torch.randn(shape, generator=generator)
+    out, gradients, grad_fn = _output_and_gradients(fast, x, upstream)
+    expected, expected_gradients, _ = _output_and_gradients(plain, x, upstream)
+    assert "ChannelsLast" in type(grad_fn).__name__  # the fast path ran, not the plain layers
+    assert out.is_contiguous() and out.shape == expected.shape
+    torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)
+    # input, then conv1/conv2/conv3 weight and bias
+    for gradient, reference in zip(gradients, expected_gradients, strict=True):
+        assert gradient.shape == reference.shape and gradient.is_contiguous()
+        torch.testing.assert_close(gradient, reference, rtol=1e-4, atol=1e-5)
+
+
+def test_leaky_relu_gradient_from_the_output_follows_pytorch_also_at_zero():
+    x = torch.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+    output = torch.nn.functional.leaky_relu(x, 0.2)
+    expected = torch.autograd.grad(output, x, torch.ones(3))[0]  # [0.2, 0.2, 1]: PyTorch's rule at 0
+    gradient = zsn2n_channels_last._leaky_relu_gradient(torch.ones(3), output.detach())
+    torch.testing.assert_close(gradient, expected)
+
+
+def test_other_dtypes_and_packed_models_use_the_plain_layers():
+    assert not zsn2n_channels_last.applies(torch.zeros(1, 3, 4, 4, dtype=torch.float64))
+    network = ZSN2NNet(3, fast_cpu=True).double()
+    out = network(torch.rand(1, 3, 6, 6, dtype=torch.float64))
+    assert out.dtype == torch.float64 and "ChannelsLast" not in type(out.grad_fn).__name__
+    with pytest.raises(ValueError, match="one model"):
+        ZSN2NNet(3, models=2, fast_cpu=True)
