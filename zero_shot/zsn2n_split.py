@@ -13,7 +13,7 @@ backward pass.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 
 import torch
 from torch import Tensor, nn
@@ -44,10 +44,22 @@ def can_split(noisy: Tensor, network: nn.Module) -> bool:
     return noisy.device.type == "cpu" and noisy.shape[0] == 1 and radius is not None and enough_rows
 
 
+class InlineExecutor(Executor):
+    """Runs each submitted call at once in the calling thread: ``SplitStep`` on one thread."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:
+            future.set_exception(error)
+        return future
+
+
 class SplitStep:
     """Call to compute the loss and set the parameters' ``.grad`` (the work of ``loss.backward()``)."""
 
-    def __init__(self, network: nn.Module, noisy: Tensor, pool: ThreadPoolExecutor,
+    def __init__(self, network: nn.Module, noisy: Tensor, pool: Executor,
                  strips_per_worker: int = STRIPS_PER_WORKER) -> None:  # fmt: skip
         self.network, self.noisy, self.pool = network, noisy, pool
         self.parameters = [p for p in network.parameters() if p.requires_grad]
