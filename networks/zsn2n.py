@@ -30,10 +30,18 @@ class ZSN2NNet(nn.Module):
         self.conv2 = nn.Conv2d(width * models, width * models, 3, padding=1, groups=models)
         self.conv3 = nn.Conv2d(width * models, channels * models, 1, groups=models)
 
-    def forward(self, x: Tensor) -> Tensor:
-        if self.fast_cpu and zsn2n_channels_last.applies(x):
+    def prepare(self, x: Tensor) -> dict:
+        """What ``forward`` can reuse for an input passed again and again (a zero-shot fit's image):
+        give it as ``network(x, **network.prepare(x))``."""
+        return {"x_patches": zsn2n_channels_last.patches(x)} if self._channels_last(x) else {}
+
+    def _channels_last(self, x: Tensor) -> bool:
+        return self.fast_cpu and zsn2n_channels_last.applies(x)
+
+    def forward(self, x: Tensor, x_patches: Tensor | None = None) -> Tensor:
+        if self._channels_last(x):
             parameters = [p for layer in (self.conv1, self.conv2, self.conv3) for p in (layer.weight, layer.bias)]
-            return zsn2n_channels_last.zsn2n_channels_last(x, *parameters)
+            return zsn2n_channels_last.zsn2n_channels_last(x, *parameters, x_patches=x_patches)
         x = F.leaky_relu(self.conv1(x), 0.2)
         x = F.leaky_relu(self.conv2(x), 0.2)
         return self.conv3(x)

@@ -65,21 +65,26 @@ def _convolution_backward(gradient: Tensor, x: Tensor, weight: Tensor, mask: lis
     )
 
 
-def _first_layer_gradients(gradient: Tensor, x: Tensor, shape: torch.Size) -> tuple[Tensor, Tensor]:
+def patches(x: Tensor) -> Tensor:
+    """The zero-padded 3x3 patches of x [N, C, H, W]: [N, C * 9, H * W], in the first layer's weight
+    order (c, dy, dx). A fit that passes the same input at every iteration can compute them once."""
+    return F.unfold(x, 3, padding=1)
+
+
+def _first_layer_gradients(gradient: Tensor, patches: Tensor, shape: torch.Size) -> tuple[Tensor, Tensor]:
     """The weight and bias gradients of the first 3x3 convolution: its output gradient [N, K, H, W]
-    (channels-last) times the input's patches, [C * 9, pixels] per image (``F.unfold``; with C = 1 or 3
-    this is cheaper than PyTorch's convolution weight gradient)."""
-    patches = F.unfold(x, 3, padding=1)  # [N, C * 9, H * W], in the weight's (c, dy, dx) order
+    (channels-last) times the input's patches (with C = 1 or 3 input channels this is cheaper than
+    PyTorch's convolution weight gradient)."""
     grad_weight = sum(
         _matmul(patches[image], gradient[image].permute(1, 2, 0).reshape(-1, gradient.shape[1]).t())
-        for image in range(x.shape[0])
+        for image in range(patches.shape[0])
     )  # [C * 9, K]
     return grad_weight.t().contiguous().view(shape), _as_matrix(gradient).sum(0)
 
 
 class _ZSN2NChannelsLast(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight1, bias1, weight2, bias2, weight3, bias3):
+    def forward(ctx, x, x_patches, weight1, bias1, weight2, bias2, weight3, bias3):
         x = x.contiguous()
         weight1 = weight1.contiguous(memory_format=CHANNELS_LAST)
         weight2 = weight2.contiguous(memory_format=CHANNELS_LAST)
@@ -87,12 +92,13 @@ class _ZSN2NChannelsLast(torch.autograd.Function):
         hidden1 = F.leaky_relu_(F.conv2d(x_channels_last, weight1, bias1, padding=1), NEGATIVE_SLOPE)
         hidden2 = F.leaky_relu_(F.conv2d(hidden1, weight2, bias2, padding=1), NEGATIVE_SLOPE)
         out = _matmul(_as_matrix(hidden2), weight3.flatten(1), bias3)
-        ctx.save_for_backward(x, weight1, hidden1, weight2, hidden2, weight3)
+        ctx.save_for_backward(x, x_patches, weight1, hidden1, weight2, hidden2, weight3)
         return _as_image(out, hidden2).contiguous()
 
     @staticmethod
     def backward(ctx, gradient):
-        x, weight1, hidden1, weight2, hidden2, weight3 = ctx.saved_tensors
+        x, x_patches, weight1, hidden1, weight2, hidden2, weight3 = ctx.saved_tensors
+        x_patches = patches(x) if x_patches is None else x_patches
         gradient = _as_matrix(gradient.contiguous(memory_format=CHANNELS_LAST))  # [pixels, C]
         hidden2_matrix = _as_matrix(hidden2)
         grad_weight3 = _matmul(gradient.t().contiguous(), hidden2_matrix.t()).view(weight3.shape)
@@ -101,13 +107,15 @@ class _ZSN2NChannelsLast(torch.autograd.Function):
         grad_hidden2 = _as_image(grad_hidden2, hidden2)
         grad_hidden1, grad_weight2, grad_bias2 = _convolution_backward(grad_hidden2, hidden1, weight2, [True] * 3)
         grad_hidden1 = _leaky_relu_gradient(grad_hidden1.contiguous(memory_format=CHANNELS_LAST), hidden1)
-        grad_weight1, grad_bias1 = _first_layer_gradients(grad_hidden1, x, weight1.shape)
+        grad_weight1, grad_bias1 = _first_layer_gradients(grad_hidden1, x_patches, weight1.shape)
         grad_x = None
         if ctx.needs_input_grad[0]:
             grad_x = _convolution_backward(grad_hidden1, x, weight1, [True, False, False])[0].contiguous()
-        return grad_x, grad_weight1, grad_bias1, grad_weight2.contiguous(), grad_bias2, grad_weight3, grad_bias3
+        return grad_x, None, grad_weight1, grad_bias1, grad_weight2.contiguous(), grad_bias2, grad_weight3, grad_bias3
 
 
-def zsn2n_channels_last(x: Tensor, weight1, bias1, weight2, bias2, weight3, bias3) -> Tensor:
-    """The network's output f(x), [N, C, H, W] (contiguous), from its six parameters."""
-    return _ZSN2NChannelsLast.apply(x, weight1, bias1, weight2, bias2, weight3, bias3)
+def zsn2n_channels_last(x: Tensor, weight1, bias1, weight2, bias2, weight3, bias3,
+                        x_patches: Tensor | None = None) -> Tensor:  # fmt: skip
+    """The network's output f(x), [N, C, H, W] (contiguous), from its six parameters. ``x_patches``, if
+    given, must be ``patches(x)``."""
+    return _ZSN2NChannelsLast.apply(x, x_patches, weight1, bias1, weight2, bias2, weight3, bias3)

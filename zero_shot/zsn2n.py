@@ -134,8 +134,8 @@ def _fit_threaded(singles, images, iterations, lr, step_size, gamma, tick, worke
 
 
 def _fit_split(network, image, iterations, lr, step_size, gamma, tick) -> Tensor:
-    """One image on two threads (``zsn2n_split``), each with single-threaded operations."""
-    with _intra_op_threads(1), ThreadPoolExecutor(2) as pool:
+    """One image on two threads (``zsn2n_split``: this one and a pool's), each with single-threaded operations."""
+    with _intra_op_threads(1), ThreadPoolExecutor(1) as pool:
         step = SplitStep(network, image, pool)
         return _fit_one(network, image, iterations, lr, step_size, gamma, tick, gradients=step)
 

@@ -1,14 +1,16 @@
 """One Zero-Shot Noise2Noise iteration on one image, its work shared by two CPU threads.
 
 Of the three network passes of the loss, f(D1(y)) and f(D2(y)) each see a quarter of the pixels and
-f(y) all of them. Worker 0 runs f(D1(y)) and f(y) on the top half of the rows, worker 1 f(D2(y)) and
-the bottom half, each with single-threaded operations (this tiny network's convolutions gain little
+f(y) all of them. Worker 0 (the calling thread) runs f(D1(y)) and f(y) on the top half of the rows,
+worker 1 (a pool's thread) f(D2(y)) and the bottom half, each with single-threaded operations (this tiny network's convolutions gain little
 from intra-op threads; two independent streams of work use two cores better). Each half of f(y) is
 passed as ``STRIPS_PER_WORKER`` row strips, each with ``receptive_radius`` rows of real image around
 it and cropped back, so the strips equal the full pass exactly: zero padding only ever meets the true
 image border. The loss is formed from detached copies of the outputs (cheap), and each worker
 back-propagates its own outputs' gradients; the parameter gradients are the sum of the two, as in one
-backward pass.
+backward pass. With an ``InlineExecutor`` both workers' passes run one after the other on the calling
+thread (``fit_many`` fits each image so, on its own thread): the same strips, a smaller working set
+than whole-image passes. Inputs go through the network's ``prepare`` once (the first layer's patches).
 """
 
 from __future__ import annotations
@@ -65,26 +67,42 @@ class SplitStep:
         self.parameters = [p for p in network.parameters() if p.requires_grad]
         self.halves = [half.contiguous() for half in pair_downsample(noisy)]
         strips = row_strips(noisy.shape[2], network.receptive_radius, 2 * strips_per_worker)
-        strips = [(noisy[:, :, start:stop].contiguous(), keep_from, keep_to)
+        strips = [(self._fixed(noisy[:, :, start:stop].contiguous()), keep_from, keep_to)
                   for start, stop, keep_from, keep_to in strips]  # fmt: skip
         self.strips = [strips[:strips_per_worker], strips[strips_per_worker:]]
+        self.half_inputs = [self._fixed(half) for half in self.halves]
+
+    def _fixed(self, x: Tensor) -> tuple[Tensor, dict]:
+        """An input passed at every iteration, with what the network computes of it once."""
+        return x, (self.network.prepare(x) if hasattr(self.network, "prepare") else {})
 
     def _forward(self, worker: int) -> list[Tensor]:
         """Worker 0: f(D1(y)) and the top strips of f(y); worker 1: f(D2(y)) and the bottom strips."""
-        strips = [self.network(rows)[:, :, keep_from:keep_to] for rows, keep_from, keep_to in self.strips[worker]]
-        return [self.network(self.halves[worker]), *strips]
+        strips = [self.network(rows, **known)[:, :, keep_from:keep_to]
+                  for (rows, known), keep_from, keep_to in self.strips[worker]]  # fmt: skip
+        half, known = self.half_inputs[worker]
+        return [self.network(half, **known), *strips]
 
     def _backward(self, outputs: list[Tensor], gradients: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
         return torch.autograd.grad(outputs, self.parameters, gradients)
 
+    def _on_both_workers(self, job, first: tuple, second: tuple) -> list:
+        """[job(*first), job(*second)]: the second on the pool while the calling thread runs the first."""
+        other = self.pool.submit(job, *second)
+        try:
+            mine = job(*first)
+        finally:
+            theirs = other.result()  # wait for the pool's half even when the calling thread's failed
+        return [mine, theirs]
+
     def __call__(self) -> Tensor:
-        outputs = [f.result() for f in [self.pool.submit(self._forward, w) for w in (0, 1)]]
+        outputs = self._on_both_workers(self._forward, (0,), (1,))
         detached = [[t.detach().requires_grad_() for t in worker] for worker in outputs]
         (noise1, *top), (noise2, *bottom) = detached
         loss = zsn2n_loss_from_outputs(self.noisy, self.halves, noise1, noise2, torch.cat(top + bottom, dim=2))
         gradients = torch.autograd.grad(loss, detached[0] + detached[1])
         n = len(detached[0])
-        jobs = [self.pool.submit(self._backward, outputs[w], gradients[w * n : (w + 1) * n]) for w in (0, 1)]
-        for parameter, a, b in zip(self.parameters, *(job.result() for job in jobs), strict=True):
+        halves = [(outputs[w], gradients[w * n : (w + 1) * n]) for w in (0, 1)]
+        for parameter, a, b in zip(self.parameters, *self._on_both_workers(self._backward, *halves), strict=True):
             parameter.grad = a + b
         return loss.detach()
