@@ -7,7 +7,7 @@ import torch
 from denoise import main as denoise_main
 from networks.inr import FourierMLP, Siren
 from tests.conftest import smooth_image
-from zero_shot.inr import coordinate_grid, fit_inr
+from zero_shot.inr import coordinate_grid, fit_inr, loss_and_gradients
 
 
 def test_coordinate_grid_spans_the_square_row_major():
@@ -22,6 +22,20 @@ def test_siren_first_layer_initialisation_and_shapes():
     first = net.body[0].linear.weight
     assert first.abs().max() <= 1 / 2 and net(coordinate_grid(5, 6)).shape == (30, 3)
     assert FourierMLP(out_channels=1, width=16, features=8)(coordinate_grid(4, 4)).shape == (16, 1)
+
+
+@pytest.mark.parametrize("chunk", [7, 16, 1000])
+def test_chunked_loss_and_gradients_equal_the_full_batch_ones(chunk):
+    torch.manual_seed(0)
+    model = Siren(out_channels=3, width=16)
+    coordinates, target = coordinate_grid(5, 8), torch.rand(40, 3, generator=torch.Generator().manual_seed(1))
+    full_loss = torch.mean((model(coordinates) - target) ** 2)
+    expected = torch.autograd.grad(full_loss, list(model.parameters()))
+    output, loss = loss_and_gradients(model, coordinates, target, chunk)
+    torch.testing.assert_close(loss, full_loss.detach())
+    torch.testing.assert_close(output, model(coordinates).detach())
+    for parameter, gradient in zip(model.parameters(), expected, strict=True):
+        torch.testing.assert_close(parameter.grad, gradient)
 
 
 def smooth_and_noisy(size: int, sigma: float) -> tuple[torch.Tensor, torch.Tensor]:

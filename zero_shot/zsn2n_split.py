@@ -2,15 +2,16 @@
 
 Of the three network passes of the loss, f(D1(y)) and f(D2(y)) each see a quarter of the pixels and
 f(y) all of them. Worker 0 (the calling thread) runs f(D1(y)) and f(y) on the top half of the rows,
-worker 1 (a pool's thread) f(D2(y)) and the bottom half, each with single-threaded operations (this tiny network's convolutions gain little
-from intra-op threads; two independent streams of work use two cores better). Each half of f(y) is
-passed as ``STRIPS_PER_WORKER`` row strips, each with ``receptive_radius`` rows of real image around
-it and cropped back, so the strips equal the full pass exactly: zero padding only ever meets the true
-image border. The loss is formed from detached copies of the outputs (cheap), and each worker
-back-propagates its own outputs' gradients; the parameter gradients are the sum of the two, as in one
-backward pass. With an ``InlineExecutor`` both workers' passes run one after the other on the calling
-thread (``fit_many`` fits each image so, on its own thread): the same strips, a smaller working set
-than whole-image passes. Inputs go through the network's ``prepare`` once (the first layer's patches).
+worker 1 (a pool's thread) f(D2(y)) and the bottom half, each with single-threaded operations (this
+tiny network's convolutions gain little from intra-op threads; two independent streams of work use
+two cores better). Each half of f(y) is passed as ``STRIPS_PER_WORKER`` row strips, each with
+``receptive_radius`` rows of real image around it and cropped back, so the strips equal the full pass
+exactly: zero padding only ever meets the true image border. The loss is formed from detached copies
+of the outputs (cheap), and each worker back-propagates its own outputs' gradients; the parameter
+gradients are the sum of the two, as in one backward pass. With an ``InlineExecutor`` both workers'
+passes run one after the other on the calling thread (``fit_many`` fits each image so, on its own
+thread): the same strips, a smaller working set than whole-image passes. Inputs go through the
+network's ``prepare`` once (the first layer's patches).
 """
 
 from __future__ import annotations
