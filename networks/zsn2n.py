@@ -5,8 +5,8 @@ packs that many independent networks into one module with grouped convolutions: 
 H, W] holds one image per group, and group k's weights only ever see image k.
 
 ``fast_cpu=True`` (single model) runs the same layers on a CPU as one channels-last autograd function
-(``networks.zsn2n_channels_last``: oneDNN convolutions, a matrix-product 1x1); the zero-shot fit uses
-it, the results equal the plain layers up to float32 rounding.
+(``networks.zsn2n_channels_last``: oneDNN convolutions and matrix products); the zero-shot fit uses it,
+the results equal the plain layers up to float32 rounding.
 """
 
 from __future__ import annotations
