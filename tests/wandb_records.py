@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from google.protobuf.message import DecodeError
 from wandb.proto import wandb_internal_pb2
 
 BLOCK = 32 * 1024
@@ -45,13 +47,31 @@ def record_payloads(path: Path) -> Iterator[bytes]:
             yield pending + chunk
 
 
-def read_run(run_dir: Path) -> tuple[list[dict], dict]:
-    """(history rows, config) of an offline run folder ``offline-run-*``."""
-    history, config = [], {}
-    (run_file,) = run_dir.glob("*.wandb")
+def _records(run_file: Path) -> list:
+    """The file's records; a record still being written ends the list."""
+    records = []
     for payload in record_payloads(run_file):
         record = wandb_internal_pb2.Record()
-        record.ParseFromString(payload)
+        try:
+            record.ParseFromString(payload)
+        except DecodeError:
+            break
+        records.append(record)
+    return records
+
+
+def read_run(run_dir: Path, timeout: float = 60.0) -> tuple[list[dict], dict]:
+    """(history rows, config) of an offline run folder ``offline-run-*``. ``wandb.finish()`` can return
+    before wandb's service process has written the run's last records (seen under a loaded CPU), so the
+    file is read once it holds the run's ``exit`` record, or after ``timeout`` seconds as it is."""
+    history, config = [], {}
+    (run_file,) = run_dir.glob("*.wandb")
+    deadline = time.monotonic() + timeout
+    records = _records(run_file)
+    while not any(r.WhichOneof("record_type") == "exit" for r in records) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        records = _records(run_file)
+    for record in records:
         kind = record.WhichOneof("record_type")
         if kind == "history":
             history.append({(i.key or "/".join(i.nested_key)): json.loads(i.value_json) for i in record.history.item})
