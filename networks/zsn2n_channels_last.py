@@ -26,6 +26,8 @@ from torch import Tensor
 
 CHANNELS_LAST = torch.channels_last
 NEGATIVE_SLOPE = 0.2
+# oneDNN's matrix product, an internal operator of PyTorch's CPU builds (PyTorch's ``mm`` if it is missing)
+ONEDNN_MATMUL = hasattr(torch.ops.mkldnn, "_linear_pointwise")
 
 
 def applies(x: Tensor) -> bool:
@@ -41,7 +43,7 @@ def _leaky_relu_gradient(gradient: Tensor, output: Tensor) -> Tensor:
 
 def _matmul(a: Tensor, b_transposed: Tensor, bias: Tensor | None = None) -> Tensor:
     """``a @ b_transposed.T (+ bias)``; ``b_transposed`` may be a strided view (oneDNN reads it as is)."""
-    if hasattr(torch.ops.mkldnn, "_linear_pointwise"):
+    if ONEDNN_MATMUL:
         return torch.ops.mkldnn._linear_pointwise(a, b_transposed, bias, "none", [], "")
     product = a @ b_transposed.t()
     return product if bias is None else product + bias

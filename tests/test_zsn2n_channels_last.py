@@ -7,15 +7,17 @@ from networks import zsn2n_channels_last
 from networks.zsn2n import ZSN2NNet
 
 
-def _output_and_gradients(network, x, upstream):
+def _output_and_gradients(network, x, upstream, **known):
     x = x.detach().clone().requires_grad_()
-    out = network(x)
+    out = network(x, **known)
     leaves = [x, *network.parameters()]
     return out, torch.autograd.grad(out, leaves, upstream), out.grad_fn
 
 
+@pytest.mark.parametrize("onednn_matmul", [True, False])
 @pytest.mark.parametrize("shape", [(1, 3, 30, 22), (2, 1, 9, 16), (1, 3, 5, 64)])
-def test_channels_last_pass_equals_the_plain_layers(shape):
+def test_channels_last_pass_equals_the_plain_layers(shape, onednn_matmul, monkeypatch):
+    monkeypatch.setattr(zsn2n_channels_last, "ONEDNN_MATMUL", onednn_matmul and zsn2n_channels_last.ONEDNN_MATMUL)
     torch.manual_seed(0)
     plain = ZSN2NNet(shape[1])
     fast = ZSN2NNet(shape[1], fast_cpu=True)
@@ -32,6 +34,11 @@ def test_channels_last_pass_equals_the_plain_layers(shape):
     for gradient, reference in zip(gradients, expected_gradients, strict=True):
         assert gradient.shape == reference.shape and gradient.is_contiguous()
         torch.testing.assert_close(gradient, reference, rtol=1e-4, atol=1e-5)
+    # the first layer's patches prepared once (as a zero-shot fit does) give the same output and gradients
+    prepared = _output_and_gradients(fast, x, upstream, **fast.prepare(x))
+    torch.testing.assert_close(prepared[0], out, rtol=0, atol=0)
+    for gradient, reference in zip(prepared[1], gradients, strict=True):
+        torch.testing.assert_close(gradient, reference, rtol=0, atol=0)
 
 
 def test_leaky_relu_gradient_from_the_output_follows_pytorch_also_at_zero():
