@@ -78,8 +78,7 @@ def _first_layer_gradients(gradient: Tensor, patches: Tensor, shape: torch.Size)
     (channels-last) times the input's patches (with C = 1 or 3 input channels this is cheaper than
     PyTorch's convolution weight gradient)."""
     grad_weight = sum(
-        _matmul(patches[image], gradient[image].permute(1, 2, 0).reshape(-1, gradient.shape[1]).t())
-        for image in range(patches.shape[0])
+        _matmul(patches[image], _as_matrix(gradient[image : image + 1]).t()) for image in range(patches.shape[0])
     )  # [C * 9, K]
     return grad_weight.t().contiguous().view(shape), _as_matrix(gradient).sum(0)
 

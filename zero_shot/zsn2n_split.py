@@ -103,7 +103,7 @@ class SplitStep:
         loss = zsn2n_loss_from_outputs(self.noisy, self.halves, noise1, noise2, torch.cat(top + bottom, dim=2))
         gradients = torch.autograd.grad(loss, detached[0] + detached[1])
         n = len(detached[0])
-        halves = [(outputs[w], gradients[w * n : (w + 1) * n]) for w in (0, 1)]
-        for parameter, a, b in zip(self.parameters, *self._on_both_workers(self._backward, *halves), strict=True):
+        shares = [(outputs[w], gradients[w * n : (w + 1) * n]) for w in (0, 1)]  # each worker's outputs and grads
+        for parameter, a, b in zip(self.parameters, *self._on_both_workers(self._backward, *shares), strict=True):
             parameter.grad = a + b
         return loss.detach()
