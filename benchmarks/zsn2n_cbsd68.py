@@ -6,7 +6,11 @@ by side in one run on the same noisy crops and from the same initial weights:
 * ``ours``: ``zero_shot.zsn2n.fit`` one image at a time (on a CPU with two or more threads, each
   iteration's network passes shared between two threads: ``zero_shot.zsn2n_split``);
 * ``ours_many``: ``zero_shot.zsn2n.fit_many`` on ``--group`` images at a time (default 2; on a CPU one
-  thread per core, each fitting one image with single-threaded operations).
+  thread per core, each fitting one image with single-threaded operations);
+* ``ours_bf16``, ``ours_many_bf16``: the same with ``precision="bf16-mixed"`` (the 48 -> 48 convolution
+  in bfloat16).
+
+``--variants`` picks some of them (default all five).
 
 The variants take turns, group by group of images, so a drift in the machine's speed during the run
 (on the shared 2-core machine the same reference loop has measured 14.5 and 18.2 s per image in two
@@ -35,6 +39,8 @@ from benchmarks.common import append_records, commit, device_name, shared_data
 from lightning_modules.functional import per_image_psnr, per_image_ssim
 from networks.zsn2n import ZSN2NNet
 from zero_shot.zsn2n import fit, fit_many
+
+VARIANTS = ("reference", "ours", "ours_many", "ours_bf16", "ours_many_bf16")
 
 
 def centre_crops(root, count: int, size: int) -> Tensor:
@@ -109,6 +115,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-clip", action="store_true")
     parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of {','.join(VARIANTS)}")
     parser.add_argument("--group", type=int, default=2, help="images per turn (fit_many fits a turn's images together)")
     args = parser.parse_args()
     clean = centre_crops(shared_data(), args.images, args.crop)
@@ -122,13 +129,25 @@ def main() -> None:
 
         return denoise_all
 
-    def many(images, start):
-        group_seeds = [seeds[start + k] for k in range(len(images))]
-        return fit_many(images, args.iterations, seeds=group_seeds, progress=False)
+    def many(precision):
+        def denoise_all(images, start):
+            group_seeds = [seeds[start + k] for k in range(len(images))]
+            return fit_many(images, args.iterations, seeds=group_seeds, progress=False, precision=precision)
 
-    variants = {"ours": one_by_one(lambda x, n, s: fit(x, n, seed=s, progress=False)), "ours_many": many}
-    if not args.skip_reference:
-        variants = {"reference": one_by_one(reference_fit), **variants}
+        return denoise_all
+
+    def ours(precision):
+        return one_by_one(lambda x, n, s: fit(x, n, seed=s, progress=False, precision=precision))
+
+    every = {"reference": one_by_one(reference_fit), "ours": ours("32"), "ours_many": many("32"),
+             "ours_bf16": ours("bf16-mixed"), "ours_many_bf16": many("bf16-mixed")}  # fmt: skip
+    chosen = args.variants.split(",")
+    unknown = sorted(set(chosen) - set(every))
+    if unknown:
+        parser.error(f"unknown variants {unknown}: choose from {','.join(VARIANTS)}")
+    variants = {
+        name: every[name] for name in VARIANTS if name in chosen and not (args.skip_reference and name == "reference")
+    }
     results, outputs = run_interleaved(variants, noisy, clean, args.group)
     noisy_psnr = per_image_psnr(noisy.clamp(0, 1), clean).mean().item()
     by_name = {r["variant"]: r for r in results}
@@ -137,6 +156,7 @@ def main() -> None:
         record = {
             "method": "zsn2n",
             "variant": result["variant"],
+            "precision": "bf16-mixed" if result["variant"].endswith("_bf16") else "32",
             "dataset": f"cbsd68_first{args.images}_crop{args.crop}",
             "noise": "gaussian25" + ("" if args.no_clip else "_clipped"),
             "psnr": round(result["psnr"], 3),

@@ -85,14 +85,17 @@ def _first_layer_gradients(gradient: Tensor, patches: Tensor, shape: torch.Size)
 
 class _ZSN2NChannelsLast(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, x_patches, weight1, bias1, weight2, bias2, weight3, bias3):
+    def forward(ctx, x, x_patches, bf16, weight1, bias1, weight2, bias2, weight3, bias3):
         x = x.contiguous()
         weight1 = weight1.contiguous(memory_format=CHANNELS_LAST)
-        weight2 = weight2.contiguous(memory_format=CHANNELS_LAST)
+        weight2 = _middle_weight(weight2, bf16)
         x_channels_last = x.contiguous(memory_format=CHANNELS_LAST)
         hidden1 = F.leaky_relu_(F.conv2d(x_channels_last, weight1, bias1, padding=1), NEGATIVE_SLOPE)
-        hidden2 = F.leaky_relu_(F.conv2d(hidden1, weight2, bias2, padding=1), NEGATIVE_SLOPE)
+        hidden1 = hidden1.to(weight2.dtype)  # bfloat16 for the middle convolution with ``bf16``
+        hidden2 = F.conv2d(hidden1, weight2, None if bf16 else bias2, padding=1)
+        hidden2 = F.leaky_relu_(hidden2.float().add_(bias2.view(-1, 1, 1)) if bf16 else hidden2, NEGATIVE_SLOPE)
         out = _matmul(_as_matrix(hidden2), weight3.flatten(1), bias3)
+        ctx.bf16 = bf16
         ctx.save_for_backward(x, x_patches, weight1, hidden1, weight2, hidden2, weight3)
         return _as_image(out, hidden2).contiguous()
 
@@ -105,18 +108,27 @@ class _ZSN2NChannelsLast(torch.autograd.Function):
         grad_weight3 = _matmul(gradient.t().contiguous(), hidden2_matrix.t()).view(weight3.shape)
         grad_bias3 = gradient.sum(0)
         grad_hidden2 = _leaky_relu_gradient(_matmul(gradient, weight3.flatten(1).t()), hidden2_matrix)
-        grad_hidden2 = _as_image(grad_hidden2, hidden2)
-        grad_hidden1, grad_weight2, grad_bias2 = _convolution_backward(grad_hidden2, hidden1, weight2, [True] * 3)
-        grad_hidden1 = _leaky_relu_gradient(grad_hidden1.contiguous(memory_format=CHANNELS_LAST), hidden1)
+        grad_bias2 = grad_hidden2.sum(0)
+        grad_hidden2 = _as_image(grad_hidden2, hidden2).to(weight2.dtype)
+        grad_hidden1, grad_weight2, _ = _convolution_backward(grad_hidden2, hidden1, weight2, [True, True, False])
+        grad_hidden1 = grad_hidden1.to(torch.float32, memory_format=CHANNELS_LAST)
+        grad_hidden1 = _leaky_relu_gradient(grad_hidden1, hidden1.to(torch.float32) if ctx.bf16 else hidden1)
         grad_weight1, grad_bias1 = _first_layer_gradients(grad_hidden1, x_patches, weight1.shape)
         grad_x = None
         if ctx.needs_input_grad[0]:
             grad_x = _convolution_backward(grad_hidden1, x, weight1, [True, False, False])[0].contiguous()
-        return grad_x, None, grad_weight1, grad_bias1, grad_weight2.contiguous(), grad_bias2, grad_weight3, grad_bias3
+        grad_weight2 = grad_weight2.to(torch.float32, memory_format=torch.contiguous_format)
+        return grad_x, None, None, grad_weight1, grad_bias1, grad_weight2, grad_bias2, grad_weight3, grad_bias3
+
+
+def _middle_weight(weight2: Tensor, bf16: bool) -> Tensor:
+    """The 48 -> 48 convolution's weight in channels-last memory, in bfloat16 with ``bf16``."""
+    return weight2.to(torch.bfloat16 if bf16 else weight2.dtype, memory_format=CHANNELS_LAST)
 
 
 def zsn2n_channels_last(x: Tensor, weight1, bias1, weight2, bias2, weight3, bias3,
-                        x_patches: Tensor | None = None) -> Tensor:  # fmt: skip
+                        x_patches: Tensor | None = None, bf16: bool = False) -> Tensor:  # fmt: skip
     """The network's output f(x), [N, C, H, W] (contiguous), from its six parameters. ``x_patches``, if
-    given, must be ``patches(x)``."""
-    return _ZSN2NChannelsLast.apply(x, x_patches, weight1, bias1, weight2, bias2, weight3, bias3)
+    given, must be ``patches(x)``. With ``bf16`` the 48 -> 48 convolution (forward, input and weight
+    gradients) runs in bfloat16 with float32 accumulation; everything else stays float32."""
+    return _ZSN2NChannelsLast.apply(x, x_patches, bf16, weight1, bias1, weight2, bias2, weight3, bias3)

@@ -74,6 +74,26 @@ def test_denoise_cli_runs_zsn2n(tmp_path):
     assert rows[0]["image"] == "x.png" and (tmp_path / "out" / "x.png").is_file()
 
 
+def test_denoise_cli_passes_the_precision_to_zsn2n_only(tmp_path, monkeypatch):
+    import imageio.v3 as iio
+
+    import zero_shot.zsn2n
+
+    iio.imwrite(tmp_path / "x.png", (np.random.default_rng(1).random((20, 24)) * 255).astype(np.uint8))
+    seen = []
+    real_fit_many = zero_shot.zsn2n.fit_many
+    monkeypatch.setattr(
+        zero_shot.zsn2n, "fit_many", lambda *a, **k: seen.append(k["precision"]) or real_fit_many(*a, **k)
+    )
+    denoise_main(["--method", "zsn2n", str(tmp_path / "x.png"), "--output", str(tmp_path / "out"),
+                  "--iterations", "3", "--precision", "bf16-mixed"])  # fmt: skip
+    assert seen == ["bf16-mixed"]
+    with pytest.raises(SystemExit):
+        denoise_main(
+            ["--method", "inr", str(tmp_path / "x.png"), "--output", str(tmp_path / "o"), "--precision", "bf16-mixed"]
+        )
+
+
 def test_neighbour_subsampler_picks_two_adjacent_distinct_pixels_per_cell():
     from lightning_modules.downsampling import neighbour_subsample
 
@@ -131,3 +151,20 @@ def test_fit_many_takes_one_seed_per_image():
     torch.testing.assert_close(same[0], same[1])  # same image, same seed: same result
     with pytest.raises(ValueError, match="one seed per image"):
         fit_many(images, iterations=1, seeds=[1], progress=False)
+
+
+def test_bf16_mixed_fit_denoises_like_the_float32_fit():
+    rng = np.random.default_rng(0)
+    clean = torch.from_numpy(smooth_image(rng, 48, 40) / 255.0).float()[None]
+    noisy = clean + 0.1 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0))
+    float32 = fit(noisy, iterations=200, progress=False)
+    bf16 = fit(noisy, iterations=200, progress=False, precision="bf16-mixed")
+    assert bf16.dtype == torch.float32 and not torch.equal(bf16, float32)
+    psnr_float32, psnr_bf16 = (per_image_psnr(d[None], clean[None]).item() for d in (float32, bf16))
+    assert psnr_bf16 > per_image_psnr(noisy[None], clean[None]).item() + 3
+    assert abs(psnr_bf16 - psnr_float32) < 0.2
+
+
+def test_an_unknown_precision_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="bf16-mixed"):
+        fit(torch.rand(1, 8, 8), iterations=1, progress=False, precision="16")

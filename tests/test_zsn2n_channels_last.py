@@ -56,3 +56,64 @@ def test_other_dtypes_and_packed_models_use_the_plain_layers():
     assert out.dtype == torch.float64 and "ChannelsLast" not in type(out.grad_fn).__name__
     with pytest.raises(ValueError, match="one model"):
         ZSN2NNet(3, models=2, fast_cpu=True)
+
+
+class _RoundToBFloat16(torch.autograd.Function):
+    """Rounds to bfloat16 (kept as float32) forward, and the gradient so backward."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.bfloat16().float()
+
+    @staticmethod
+    def backward(ctx, gradient):
+        return gradient.bfloat16().float()
+
+
+class _BFloat16Emulation(torch.nn.Module):
+    """The plain layers with the middle convolution's inputs, output and gradients rounded to bfloat16,
+    as the bf16 path computes them (float32 accumulation, the bias added in float32)."""
+
+    def __init__(self, network):
+        super().__init__()
+        self.network = network
+
+    def forward(self, x):
+        return _bf16_emulation(self.network, x)
+
+
+def _bf16_emulation(network, x):
+    round_ = _RoundToBFloat16.apply
+    conv1, conv2, conv3 = network.conv1, network.conv2, network.conv3
+    hidden1 = torch.nn.functional.leaky_relu(conv1(x), 0.2)
+    middle = torch.nn.functional.conv2d(round_(hidden1), round_(conv2.weight), padding=1)
+    hidden2 = torch.nn.functional.leaky_relu(round_(middle) + conv2.bias.view(-1, 1, 1), 0.2)
+    return conv3(hidden2)
+
+
+def test_bf16_pass_equals_the_plain_layers_with_the_middle_convolution_rounded_to_bfloat16():
+    torch.manual_seed(0)
+    fast = ZSN2NNet(3, fast_cpu=True, bf16=True)
+    full = ZSN2NNet(3, fast_cpu=True)
+    full.load_state_dict(fast.state_dict())
+    generator = torch.Generator().manual_seed(1)
+    x = torch.rand(1, 3, 24, 20, generator=generator)
+    upstream = torch.randn(1, 3, 24, 20, generator=generator)
+    out, gradients, grad_fn = _output_and_gradients(fast, x, upstream)
+    emulated, emulated_gradients, _ = _output_and_gradients(_BFloat16Emulation(fast), x, upstream)
+    assert "ChannelsLast" in type(grad_fn).__name__
+    assert all(g.dtype == torch.float32 for g in gradients) and out.dtype == torch.float32
+    torch.testing.assert_close(out, emulated, rtol=1e-3, atol=1e-4)
+    for gradient, reference in zip(gradients, emulated_gradients, strict=True):
+        assert gradient.shape == reference.shape and gradient.is_contiguous()
+        scale = reference.abs().max().item()
+        torch.testing.assert_close(gradient, reference, rtol=1e-2, atol=1e-2 * scale)
+    # and it is not float32 in disguise: float32 gives a different output, close to it
+    float32_out = full(x)
+    assert not torch.equal(out, float32_out)
+    torch.testing.assert_close(out, float32_out, rtol=2e-2, atol=2e-2 * float32_out.abs().max().item())
+
+
+def test_bf16_needs_the_channels_last_path():
+    with pytest.raises(ValueError, match="fast_cpu"):
+        ZSN2NNet(3, bf16=True)

@@ -43,10 +43,12 @@ from networks.zsn2n import ZSN2NNet
 from zero_shot.zsn2n_loss import zsn2n_loss
 from zero_shot.zsn2n_split import InlineExecutor, SplitStep, can_split
 
+PRECISIONS = ("32", "bf16-mixed")
 
-def _initial_network(channels: int, seed: int) -> ZSN2NNet:
+
+def _initial_network(channels: int, seed: int, precision: str = "32") -> ZSN2NNet:
     torch.manual_seed(seed)
-    return ZSN2NNet(channels, fast_cpu=True)
+    return ZSN2NNet(channels, fast_cpu=True, bf16=precision == "bf16-mixed")
 
 
 def _fit_one(network: ZSN2NNet, noisy: Tensor, iterations: int, lr: float, step_size: int, gamma: float,
@@ -81,17 +83,26 @@ def fit_many(
     progress: bool = True,
     workers: int | None = None,
     seeds: list[int] | None = None,
+    precision: str = "32",
 ) -> Tensor:
     """Denoise a batch [B, C, H, W] of same-sized images, one independent model each; returns [B, C, H, W].
     Model k starts from the weights ``ZSN2NNet`` gets after ``torch.manual_seed(seeds[k])`` (default
     ``seed + k``), so it denoises image k exactly as ``fit(image k, seed=seeds[k])`` does. On a CPU,
     ``workers`` threads (default: as many as torch's intra-op threads, at most B) fit the images side
-    by side; on a GPU one grouped model fits them all."""
+    by side; on a GPU one grouped model fits them all. ``precision="bf16-mixed"`` runs the 48 -> 48
+    convolution in bfloat16 on a CPU (float32 parameters, Adam, loss and every other layer)."""
+    if precision not in PRECISIONS:
+        raise ValueError(
+            f"precision={precision!r} is not one of {PRECISIONS}: '32' (float32 throughout) or 'bf16-mixed' "
+            "(the middle convolution in bfloat16, faster where the CPU has bfloat16 units)"
+        )
+    if precision != "32" and images.device.type != "cpu":
+        raise ValueError(f"precision={precision!r} is implemented for the CPU fit only; on {images.device} use '32'")
     count, channels = images.shape[:2]
     seeds = [seed + k for k in range(count)] if seeds is None else list(seeds)
     if len(seeds) != count:
         raise ValueError(f"fit_many got {count} images but {len(seeds)} seeds: give one seed per image.")
-    singles = [_initial_network(channels, seeds[k]).to(images.device) for k in range(count)]
+    singles = [_initial_network(channels, seeds[k], precision).to(images.device) for k in range(count)]
     bar = tqdm(total=iterations * count, desc=f"ZS-N2N fit x{count}", disable=not progress, leave=False)
     lock = threading.Lock()
 
