@@ -18,14 +18,20 @@ On a CPU the network runs as one channels-last autograd function (``networks.zsn
 oneDNN convolutions and matrix products, the same layers up to float32 rounding).
 
 Measured on this project's 2-core CPU, 24 CBSD68 crops of 256x256 at 100 iterations, the variants taking
-turns (``python benchmarks/zsn2n_cbsd68.py --images 24 --iterations 100``): 6.7 s per image for ``fit``,
-6.2 s for ``fit_many`` on pairs, 11.8 s for a plain per-image loop of the paper's code, PSNR within
-0.003 dB. Much of the plain loop's time is the kernel mapping fresh memory for its whole-image
+turns (``python benchmarks/zsn2n_cbsd68.py --images 24 --iterations 100``). In float32, 6.7 s per image
+for ``fit`` and 6.2 s for ``fit_many`` on pairs against 11.8 s for a plain per-image loop of the paper's
+code, PSNR within 0.003 dB (commit e903bb4); on a slower day of the same machine 11.5 and 10.5 s
+against 16.6 s. With ``precision="bf16-mixed"`` in that slower run: 7.9 s (``fit``, 2.10x) and 6.8 s
+(``fit_many``, 2.46x), mean PSNR 0.008 dB below the plain loop (per image -0.18 to +0.13 dB at 100
+iterations, where the fits are still far from converged; float32 per image -0.02 to +0.03).
+Much of the plain loop's time is the kernel mapping fresh memory for its whole-image
 activations (about 25k page faults per iteration); with glibc told to keep freed memory
 (``MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824``) the same loop took 72-76 ms per
 iteration instead of 115-127 ms in a short run, ``fit`` 64-67 ms. The strips here reuse their memory.
-What remains is mostly the 48 -> 48 convolution (forward, input and weight gradients: about 60% of an
-iteration's CPU time), already at oneDNN's AVX-512 kernels.
+What remains in float32 is mostly the 48 -> 48 convolution (forward, input and weight gradients: about
+60% of an iteration's CPU time), already at oneDNN's AVX-512 kernels; in bfloat16 (AVX512_BF16) oneDNN
+runs it about twice as fast (one thread, 48 x 128 x 256: forward 6.5 vs 13.6 ms, weight gradient 12.3
+vs 20.7 ms).
 """
 
 from __future__ import annotations
