@@ -1,5 +1,7 @@
 """Zero-Shot Noise2Noise: the pair downsampler, the loss, and batched fitting equal to one-by-one."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -168,3 +170,15 @@ def test_bf16_mixed_fit_denoises_like_the_float32_fit():
 def test_an_unknown_precision_is_refused_with_the_choices():
     with pytest.raises(ValueError, match="bf16-mixed"):
         fit(torch.rand(1, 8, 8), iterations=1, progress=False, precision="16")
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_bf16_mixed_warns_where_the_cpu_only_emulates_bfloat16(monkeypatch, native):
+    for check in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
+        monkeypatch.setattr(torch.cpu, check, lambda: native, raising=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit(torch.rand(1, 8, 8), iterations=1, progress=False, precision="bf16-mixed")
+        fit(torch.rand(1, 8, 8), iterations=1, progress=False)
+    emulated = [w for w in caught if "no bfloat16 units" in str(w.message)]
+    assert len(emulated) == (0 if native else 1)
