@@ -181,12 +181,12 @@ def estimate_sigma(
         return float(variance.sqrt())
     strength = patch_texture_strength(image, patch, stride)
     threshold = _texture_threshold_factor(patch, image.shape[0], confidence)
-    weakest = _weakest_patches(strength, MIN_PATCHES_PER_DIMENSION * patches.shape[1])
+    fewest = MIN_PATCHES_PER_DIMENSION * patches.shape[1]
     selected = torch.ones(len(patches), dtype=torch.bool)
     for _ in range(max_iterations):
         keep = strength < variance * threshold
-        if int(keep.sum()) < int(weakest.sum()):
-            keep = weakest  # too few pass for an unbiased eigenvalue rule
+        if int(keep.sum()) < min(fewest, len(patches)):
+            keep = _weakest_patches(strength, fewest)  # too few pass for an unbiased eigenvalue rule
         if torch.equal(keep, selected):
             break  # converged
         selected = keep
