@@ -10,10 +10,12 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import pytorch_lightning as pl
+import torch
 from jsonargparse import lazy_instance
 from torch.utils.data import DataLoader, Dataset
 
 from datamodules.datasets import EvalImageDataset, TrainPatchDataset
+from datamodules.device_batches import DeviceBatches
 from datamodules.seeding import TEST, VAL, EpochSampler
 from datamodules.sources import ImageFiles
 from noise.models import Gaussian, NoiseModel
@@ -34,6 +36,10 @@ class DenoisingDataModule(pl.LightningDataModule, ABC):
     augment: random flips and 90-degree rotations of training patches.
     seed: seeds crops, augmentation and noise (training noise is fresh every epoch, val/test noise
         is the same every epoch).
+    batches_on_device: make each training batch on the training device, vectorised over the batch
+        (``datamodules.device_batches``): the training images are held there as one tensor, and crops,
+        orientations and noise are drawn per batch from (seed, epoch, rank, step). For synthetic noise
+        on clean images (or plain noisy images); ``num_workers`` then only serves val/test.
     """
 
     def __init__(
@@ -47,6 +53,7 @@ class DenoisingDataModule(pl.LightningDataModule, ABC):
         num_workers: int = 0,
         augment: bool = True,
         seed: int = 0,
+        batches_on_device: bool = False,
     ) -> None:
         super().__init__()
         if channels not in (1, 3):
@@ -62,7 +69,9 @@ class DenoisingDataModule(pl.LightningDataModule, ABC):
         self.num_workers = num_workers
         self.augment = augment
         self.seed = seed
+        self.batches_on_device = batches_on_device
         self.datasets: dict[str, Dataset] = {}
+        self._device_batches: DeviceBatches | None = None
 
     @abstractmethod
     def load_split(self, split: str) -> Split:
@@ -90,7 +99,25 @@ class DenoisingDataModule(pl.LightningDataModule, ABC):
         trainer = self.trainer
         return (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
 
-    def train_dataloader(self) -> DataLoader:
+    def _device_batch_loader(self) -> DeviceBatches:
+        world_size, rank = self._world()
+        device = self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
+        loader = self._device_batches
+        if loader is None or loader.device != device or (loader.num_replicas, loader.rank) != (world_size, rank):
+            dataset = self.datasets["train"]
+            images = [dataset.images[index] for index in range(len(dataset.images))]
+            loader = DeviceBatches(
+                images, self.patch_size, self.patches_per_image, self.batch_size, self.noise, self.seed,
+                self.augment, device, world_size, rank,
+            )  # fmt: skip
+            self._device_batches = loader
+        if self.trainer is not None:  # as for the sampler below: the epoch a resumed run starts at
+            loader.set_epoch(self.trainer.fit_loop.epoch_progress.current.processed)
+        return loader
+
+    def train_dataloader(self) -> DataLoader | DeviceBatches:
+        if self.batches_on_device:
+            return self._device_batch_loader()
         dataset = self.datasets["train"]
         world_size, rank = self._world()
         sampler = EpochSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=self.seed)

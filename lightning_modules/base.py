@@ -10,6 +10,7 @@ per-image CSV of test results, and ``predict_step``.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 import pytorch_lightning as pl
@@ -22,6 +23,8 @@ from torchmetrics import MeanMetric
 from datamodules.seeding import TEST, TRAIN, VAL, derive_seed
 from lightning_modules.functional import per_image_psnr, per_image_ssim
 from lightning_modules.inference import evaluation_copy
+from lightning_modules.nonfinite import NonFiniteGuard
+from networks.cpu_features import warn_if_bfloat16_is_emulated
 
 Batch = dict[str, Tensor]
 SCORES = ("psnr", "ssim", "noisy_psnr", "noisy_ssim")
@@ -38,6 +41,15 @@ class DenoisingModule(pl.LightningModule):
     seed: seeds the method's own random draws (see ``step_generator``).
     fast_inference: test and predict with ``evaluation_copy(network)`` (batch norm folded, channels-last
         memory): same outputs up to float rounding, faster on CPU where inference runs many passes.
+    channels_last: keep the network's weights and the training batches in channels-last memory, the
+        layout tensor-core convolutions use (cuDNN on recent GPUs); outputs are the same up to rounding.
+    compile_network: train through ``torch.compile(network)``; validation, test and predict (whole
+        images of varying sizes) use the network as it is, so nothing is recompiled per image size.
+    nan_check_every_n_steps: how often a non-finite training loss is looked for on the host. On a CPU
+        every step (it costs nothing there); on an accelerator the check would stall the device queue
+        every step, so the first non-finite step is recorded on the device and read every n steps, at
+        the end of each epoch and before any checkpoint is written: a bad update never reaches a
+        checkpoint, and training stops within n steps of it.
     """
 
     #: batch keys the method's training loss needs besides ``noisy``; checked with a clear error
@@ -53,10 +65,15 @@ class DenoisingModule(pl.LightningModule):
         results_csv: str = "test_results.csv",
         seed: int = 0,
         fast_inference: bool = False,
+        channels_last: bool = False,
+        compile_network: bool = False,
+        nan_check_every_n_steps: int = 50,
     ) -> None:
         super().__init__()
         if scheduler_interval not in ("epoch", "step"):
             raise ValueError(f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
+        if nan_check_every_n_steps < 1:
+            raise ValueError(f"nan_check_every_n_steps must be >= 1, got {nan_check_every_n_steps}")
         # Through the CLI the hyperparameters are the config (class paths), which lets
         # `load_from_checkpoint` rebuild the network; built by hand they hold the module itself,
         # which the state dict already stores.
@@ -71,7 +88,12 @@ class DenoisingModule(pl.LightningModule):
         self.results_csv = results_csv
         self.seed = seed
         self.fast_inference = fast_inference
+        self.channels_last = channels_last
+        self.compile_network = compile_network
+        self.nan_guard = NonFiniteGuard(nan_check_every_n_steps)
         self._evaluation_network: nn.Module | None = None
+        self._compiled_network: Callable[[Tensor], Tensor] | None = None
+        self._shown_loss: Tensor | None = None
         self.scores = nn.ModuleDict({f"{stage}_{score}": MeanMetric() for stage in ("val", "test") for score in SCORES})
         self.test_rows: list[dict[str, float | str]] = []
 
@@ -88,6 +110,14 @@ class DenoisingModule(pl.LightningModule):
         """The denoised estimate of ``noisy`` [B, C, H, W]; one network pass unless a method says otherwise.
         ``batch``, when given, carries what else the data knows (e.g. the noise level)."""
         return self.inference_network()(noisy)
+
+    @property
+    def fit_network(self) -> Callable[[Tensor], Tensor]:
+        """The network training losses call: ``torch.compile(network)`` in training mode when
+        ``compile_network`` is set (same parameters), else ``network``."""
+        if self.training and self._compiled_network is not None:
+            return self._compiled_network
+        return self.network
 
     def inference_network(self) -> nn.Module:
         """The network inference passes use: the faster evaluation copy during test and predict when
@@ -134,21 +164,57 @@ class DenoisingModule(pl.LightningModule):
             )
 
     def check_finite(self, loss: Tensor) -> None:
-        if not torch.isfinite(loss):
-            raise FloatingPointError(
-                f"The training loss became {loss.item()} at step {self.global_step} (epoch {self.current_epoch}); "
-                "training stopped before this update, so the checkpoints saved so far are intact. Lower the "
-                "learning rate (model.optimizer.init_args.lr), set trainer.gradient_clip_val, or check the data "
-                "for NaN/Inf values; then resume with --ckpt_path last."
-            )
+        """Raise at once if ``loss`` is not finite (a host sync: the per-step path uses ``nan_guard``)."""
+        self.nan_guard.watch(loss, self.global_step)
+        self.nan_guard.check(self.current_epoch, now=True)
+
+    # ---- speed options -------------------------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        if self.channels_last:
+            self.network.to(memory_format=torch.channels_last)
+        if stage == "fit" and self.compile_network and self._compiled_network is None:
+            self._compiled_network = torch.compile(self.network)
+        trainer = self._trainer
+        if trainer is not None and "bf16" in str(trainer.precision) and self.device.type == "cpu":
+            warn_if_bfloat16_is_emulated("precision='bf16-mixed' training")
+
+    def _in_memory_format(self, batch: Batch) -> Batch:
+        """The batch's images in channels-last memory when ``channels_last`` is set."""
+        if not self.channels_last:
+            return batch
+        return {
+            key: value.contiguous(memory_format=torch.channels_last)
+            if isinstance(value, Tensor) and value.dim() == 4 else value
+            for key, value in batch.items()
+        }  # fmt: skip
 
     # ---- steps -------------------------------------------------------------------------------
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         self.check_batch(batch)
+        batch = self._in_memory_format(batch)
         loss = self.training_loss(batch, self.step_generator("train", batch_idx))
-        self.check_finite(loss)
-        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(batch["noisy"]))
+        self.nan_guard.watch(loss, self.global_step)
+        every_step = self.host_reads_are_free(loss)
+        self.nan_guard.check(self.current_epoch, now=every_step)
+        # loggers read train/loss every trainer.log_every_n_steps; the progress bar reads its values after
+        # every step, so it shows a host copy of the loss, refreshed every step on a CPU and every
+        # nan_check_every_n_steps on an accelerator (a device-to-host copy waits for the device)
+        self.log("train/loss", loss.detach(), on_step=True, on_epoch=True, batch_size=len(batch["noisy"]))
+        if every_step or self._shown_loss is None or self.global_step % self.nan_guard.every == 0:
+            self._shown_loss = loss.detach().float().cpu()
+        self.log("loss", self._shown_loss, prog_bar=True, logger=False, on_step=True, on_epoch=False)
         return loss
+
+    @staticmethod
+    def host_reads_are_free(value: Tensor) -> bool:
+        """Whether reading ``value`` on the host costs no device sync (it lives in CPU memory)."""
+        return value.device.type == "cpu"
+
+    def on_train_epoch_end(self) -> None:
+        self.nan_guard.check(self.current_epoch, now=True)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        self.nan_guard.check(self.current_epoch, now=True)
 
     def on_train_epoch_start(self) -> None:
         # logged here rather than by LearningRateMonitor, which refuses to run without a logger

@@ -103,7 +103,7 @@ class BlindSpot(DenoisingModule):
 
     # ---- method ------------------------------------------------------------------------------
     def prior(self, noisy: Tensor) -> tuple[Tensor, Tensor]:
-        output = self.inference_network()(noisy)
+        output = (self.fit_network if self.training else self.inference_network())(noisy)
         expected = prior_channels(noisy.shape[1], self.covariance)
         if output.shape[1] != expected:
             raise ValueError(

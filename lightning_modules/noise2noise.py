@@ -30,4 +30,4 @@ class Noise2Noise(DenoisingModule):
         self.loss = check_loss_name(loss)
 
     def training_loss(self, batch: Batch, generator: torch.Generator | None = None) -> Tensor:
-        return pixel_loss(self.network(batch["noisy"]), batch["noisy2"], self.loss)
+        return pixel_loss(self.fit_network(batch["noisy"]), batch["noisy2"], self.loss)

@@ -52,7 +52,7 @@ class Noise2Self(DenoisingModule):
 
     def masked_loss(self, noisy: Tensor, phase: int) -> Tensor:
         mask = grid_mask(*noisy.shape[-2:], self.mask_width, phase, noisy.device)
-        return masked_mse(self.network(mask_input(noisy, mask, self.replacement)), noisy, mask)
+        return masked_mse(self.fit_network(mask_input(noisy, mask, self.replacement)), noisy, mask)
 
     def training_loss(self, batch: Batch, generator: torch.Generator | None = None) -> Tensor:
         return self.masked_loss(batch["noisy"], self.global_step % self.mask_width**2)

@@ -54,4 +54,4 @@ class Noise2Void(DenoisingModule):
     def training_loss(self, batch: Batch, generator: torch.Generator) -> Tensor:
         noisy = batch["noisy"]
         manipulated, mask = n2v_manipulate(noisy, self.mask_fraction, generator, self.radius, self.replacement)
-        return masked_mse(self.network(manipulated), noisy, mask)
+        return masked_mse(self.fit_network(manipulated), noisy, mask)

@@ -101,7 +101,7 @@ class R2R(DenoisingModule):
     def training_loss(self, batch: Batch, generator: torch.Generator) -> Tensor:
         noisy = batch["noisy"]
         model_input, target = recorrupt(noisy, self.noise_std(noisy, batch), self.alpha, generator)
-        return torch.mean((self.network(model_input) - target) ** 2)
+        return torch.mean((self.fit_network(model_input) - target) ** 2)
 
     def _inference_mode(self) -> str:
         trainer = self._trainer

@@ -25,4 +25,4 @@ class Supervised(DenoisingModule):
         self.loss = check_loss_name(loss)
 
     def training_loss(self, batch: Batch, generator: torch.Generator | None = None) -> Tensor:
-        return pixel_loss(self.network(batch["noisy"]), batch["clean"], self.loss)
+        return pixel_loss(self.fit_network(batch["noisy"]), batch["clean"], self.loss)

@@ -20,7 +20,7 @@ class ZeroShotN2N(DenoisingModule):
         # imported here: zero_shot imports lightning_modules.downsampling, which loads this package
         from zero_shot.zsn2n_loss import zsn2n_loss
 
-        return zsn2n_loss(self.network, batch["noisy"])
+        return zsn2n_loss(self.fit_network, batch["noisy"])
 
     def denoise(self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None) -> Tensor:
         return noisy - self.network(noisy)
@@ -54,6 +54,6 @@ class Neighbor2Neighbor(DenoisingModule):
         sub1, sub2, choice = neighbour_subsample(noisy, generator)
         with torch.no_grad():
             full1, full2 = subsample_like(self.network(noisy), choice)
-        difference = self.network(sub1) - sub2
+        difference = self.fit_network(sub1) - sub2
         regulariser = torch.mean((difference - (full1 - full2)) ** 2)
         return torch.mean(difference**2) + self.current_gamma() * regulariser

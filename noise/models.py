@@ -22,12 +22,24 @@ def _draw_uniform(value: float | tuple[float, float], generator: torch.Generator
     return low + (high - low) * torch.rand((), generator=generator).item()
 
 
+def _draw_uniform_batch(value: float | tuple[float, float], count: int, generator: torch.Generator) -> Tensor:
+    """``count`` draws of ``_draw_uniform`` at once, on the generator's device."""
+    if isinstance(value, (int, float)):
+        return torch.full((count,), float(value), device=generator.device)
+    low, high = value
+    return low + (high - low) * torch.rand(count, generator=generator, device=generator.device)
+
+
 def _check_range(name: str, value: float | tuple[float, float], minimum: float) -> None:
     values = [value] if isinstance(value, (int, float)) else list(value)
     if len(values) not in (1, 2) or any(v < minimum for v in values) or values != sorted(values):
         raise ValueError(
             f"{name} must be a number >= {minimum} or a range [low, high] with {minimum} <= low <= high, got {value!r}"
         )
+
+
+def _standard_normal(like: Tensor, generator: torch.Generator) -> Tensor:
+    return torch.randn(like.shape, generator=generator, dtype=like.dtype, device=like.device)
 
 
 class NoiseModel(ABC):
@@ -50,13 +62,28 @@ class NoiseModel(ABC):
             noisy = noisy.clamp(0.0, 1.0)
         return noisy, {k: torch.tensor(v, dtype=torch.float32) for k, v in params.items()}
 
+    def sample_batch(self, clean: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+        """Two independent noisy draws of every image of ``clean`` [B, C, H, W], both at one noise level
+        per image (drawn here), made on ``clean``'s device: ``(noisy, noisy2, params)`` with each
+        parameter a [B] tensor, as a DataLoader would stack ``sample``'s scalars."""
+        params = self.draw_batch_parameters(len(clean), generator)
+        shaped = {key: value.to(clean.dtype).reshape(-1, 1, 1, 1) for key, value in params.items()}
+        draws = [self.apply(clean, shaped, generator) for _ in range(2)]
+        if self.clip:
+            draws = [draw.clamp(0.0, 1.0) for draw in draws]
+        return draws[0], draws[1], {key: value.float() for key, value in params.items()}
+
     @abstractmethod
     def draw_parameters(self, generator: torch.Generator) -> dict[str, float]:
         """The noise level of one image in [0, 1] units (a uniform draw where a range is configured)."""
 
     @abstractmethod
-    def apply(self, clean: Tensor, params: dict[str, float], generator: torch.Generator) -> Tensor:
-        """Corrupt ``clean`` at the level ``params``."""
+    def draw_batch_parameters(self, count: int, generator: torch.Generator) -> dict[str, Tensor]:
+        """``count`` noise levels at once, each a [count] tensor on the generator's device."""
+
+    @abstractmethod
+    def apply(self, clean: Tensor, params: dict[str, float | Tensor], generator: torch.Generator) -> Tensor:
+        """Corrupt ``clean`` at the level ``params`` (numbers, or tensors that broadcast against ``clean``)."""
 
 
 class Gaussian(NoiseModel):
@@ -70,8 +97,11 @@ class Gaussian(NoiseModel):
     def draw_parameters(self, generator: torch.Generator) -> dict[str, float]:
         return {"sigma": _draw_uniform(self.sigma, generator) / 255.0}
 
-    def apply(self, clean: Tensor, params: dict[str, float], generator: torch.Generator) -> Tensor:
-        return clean + params["sigma"] * torch.randn(clean.shape, generator=generator, dtype=clean.dtype)
+    def draw_batch_parameters(self, count: int, generator: torch.Generator) -> dict[str, Tensor]:
+        return {"sigma": _draw_uniform_batch(self.sigma, count, generator) / 255.0}
+
+    def apply(self, clean: Tensor, params: dict[str, float | Tensor], generator: torch.Generator) -> Tensor:
+        return clean + params["sigma"] * _standard_normal(clean, generator)
 
     def __repr__(self) -> str:
         return f"Gaussian(sigma={self.sigma})"
@@ -88,7 +118,10 @@ class Poisson(NoiseModel):
     def draw_parameters(self, generator: torch.Generator) -> dict[str, float]:
         return {"lam": _draw_uniform(self.lam, generator)}
 
-    def apply(self, clean: Tensor, params: dict[str, float], generator: torch.Generator) -> Tensor:
+    def draw_batch_parameters(self, count: int, generator: torch.Generator) -> dict[str, Tensor]:
+        return {"lam": _draw_uniform_batch(self.lam, count, generator)}
+
+    def apply(self, clean: Tensor, params: dict[str, float | Tensor], generator: torch.Generator) -> Tensor:
         lam = params["lam"]
         return torch.poisson(clean.clamp(min=0.0) * lam, generator=generator) / lam
 
@@ -112,9 +145,13 @@ class PoissonGaussian(Poisson):
     def draw_parameters(self, generator: torch.Generator) -> dict[str, float]:
         return {**super().draw_parameters(generator), "sigma": _draw_uniform(self.sigma, generator) / 255.0}
 
-    def apply(self, clean: Tensor, params: dict[str, float], generator: torch.Generator) -> Tensor:
+    def draw_batch_parameters(self, count: int, generator: torch.Generator) -> dict[str, Tensor]:
+        sigma = _draw_uniform_batch(self.sigma, count, generator) / 255.0
+        return {**super().draw_batch_parameters(count, generator), "sigma": sigma}
+
+    def apply(self, clean: Tensor, params: dict[str, float | Tensor], generator: torch.Generator) -> Tensor:
         shot = super().apply(clean, params, generator)
-        return shot + params["sigma"] * torch.randn(clean.shape, generator=generator, dtype=clean.dtype)
+        return shot + params["sigma"] * _standard_normal(clean, generator)
 
     def __repr__(self) -> str:
         return f"PoissonGaussian(lam={self.lam}, sigma={self.sigma})"

@@ -100,14 +100,22 @@ def _weights_and_optimizer(checkpoint: Path) -> tuple[dict, dict]:
     return state["state_dict"], state["optimizer_states"][0]
 
 
-@pytest.mark.parametrize("method", ["lightning_modules.Noise2Noise", "lightning_modules.R2R"])
-def test_resume_is_exact(image_folder: Path, tmp_path: Path, method: str):
+@pytest.mark.parametrize(
+    "method, data",
+    [
+        ("lightning_modules.Noise2Noise", ()),
+        ("lightning_modules.R2R", ()),
+        ("lightning_modules.R2R", ("--data.batches_on_device", "true")),
+    ],
+    ids=["n2n", "r2r", "r2r-batches-on-device"],
+)
+def test_resume_is_exact(image_folder: Path, tmp_path: Path, method: str, data: tuple[str, ...]):
     """Train 2 epochs straight vs 1 epoch, stop, resume to 2 (with a data-loader worker this time):
     identical weights and optimizer state, so noise, crops, flips, shuffling and the method's own
     draws (R2R's recorruption) resumed too."""
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    _fit(image_folder, straight, "--trainer.max_epochs", "2", method=method)
-    _fit(image_folder, resumed, "--trainer.max_epochs", "1", method=method)
+    _fit(image_folder, straight, "--trainer.max_epochs", "2", *data, method=method)
+    _fit(image_folder, resumed, "--trainer.max_epochs", "1", *data, method=method)
     after_one, _ = _weights_and_optimizer(resumed / "checkpoints" / "last.ckpt")
     _fit(
         image_folder,
@@ -118,6 +126,7 @@ def test_resume_is_exact(image_folder: Path, tmp_path: Path, method: str):
         "last",
         "--data.num_workers",
         "1",
+        *data,
         method=method,
     )
 

@@ -40,7 +40,6 @@ runs it about twice as fast (one thread, channels-last [1, 48, 128, 256], ``F.co
 from __future__ import annotations
 
 import threading
-import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -49,17 +48,12 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from networks.cpu_features import warn_if_bfloat16_is_emulated
 from networks.zsn2n import ZSN2NNet
 from zero_shot.zsn2n_loss import zsn2n_loss
 from zero_shot.zsn2n_split import InlineExecutor, SplitStep, can_split
 
 PRECISIONS = ("32", "bf16-mixed")
-
-
-def cpu_has_bfloat16_units() -> bool:
-    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX); elsewhere oneDNN emulates it."""
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
 def _initial_network(channels: int, seed: int, precision: str = "32") -> ZSN2NNet:
@@ -114,12 +108,8 @@ def fit_many(
         )
     if precision != "32" and images.device.type != "cpu":
         raise ValueError(f"precision={precision!r} is implemented for the CPU fit only; on {images.device} use '32'")
-    if precision == "bf16-mixed" and not cpu_has_bfloat16_units():
-        warnings.warn(
-            "precision='bf16-mixed': this CPU has no bfloat16 units (AVX512-BF16 or AMX), so bfloat16 is "
-            "emulated and likely slower than precision='32'",
-            stacklevel=2,
-        )
+    if precision == "bf16-mixed":
+        warn_if_bfloat16_is_emulated("precision='bf16-mixed'")
     count, channels = images.shape[:2]
     seeds = [seed + k for k in range(count)] if seeds is None else list(seeds)
     if len(seeds) != count:

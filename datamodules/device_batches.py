@@ -1,0 +1,159 @@
+"""Training batches made on the training device, a whole batch at a time.
+
+The per-sample path (``TrainPatchDataset`` behind a DataLoader) crops, flips and corrupts one patch at
+a time in worker processes; on a GPU its per-sample overhead, not the image work, caps the steps per
+second. Here the training images are held once as one tensor on the device and every batch is a few
+vectorised operations on it: an index gather that crops and orients all patches at once, then the
+noise for the whole batch. The draws are a function of (seed, epoch, rank, step), so a resumed run
+draws what an uninterrupted one would have and DDP ranks draw different batches.
+
+Sampling follows the per-sample path: each epoch every image gives ``patches_per_image`` patches, in
+an order shuffled by (seed, epoch) and sharded over the ranks like ``DistributedSampler``; the crop
+position is uniform over the image (images smaller than the patch are reflect-padded to it first)
+and the orientation uniform over the 8 flips / 90-degree rotations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from datamodules.seeding import TRAIN, derive_seed
+from noise.models import NoiseModel
+
+# separates these draws from the method's (step_generator) and the per-sample path's streams
+DEVICE_BATCH_STREAM = 11
+
+
+def stack_images(images: Sequence[np.ndarray], patch_size: int) -> tuple[Tensor, Tensor]:
+    """Images [H, W, C] as one zero-padded [N, H_max, W_max, C] float32 tensor and their [N, 2] sizes;
+    a side shorter than the patch is reflect-padded (as ``cv2.BORDER_REFLECT_101``) to the patch first."""
+    padded = []
+    for index, image in enumerate(images):
+        if not isinstance(image, np.ndarray) or image.ndim != 3:
+            raise ValueError(
+                f"batches_on_device needs plain images ([H, W, C] arrays); training item {index} is a "
+                f"{type(image).__name__}. Groups of real captures (noisy/clean pairs) use the per-sample path: "
+                "set data.init_args.batches_on_device: false."
+            )
+        grow = [(0, max(0, patch_size - image.shape[0])), (0, max(0, patch_size - image.shape[1])), (0, 0)]
+        padded.append(np.pad(image, grow, mode="reflect") if any(g[1] for g in grow) else image)
+    sizes = torch.tensor([image.shape[:2] for image in padded], dtype=torch.long)
+    channels = {image.shape[2] for image in padded}
+    if len(channels) != 1:
+        raise ValueError(f"the training images have different channel counts {sorted(channels)}")
+    stacked = torch.zeros(len(padded), int(sizes[:, 0].max()), int(sizes[:, 1].max()), channels.pop())
+    for index, image in enumerate(padded):
+        stacked[index, : image.shape[0], : image.shape[1]] = torch.from_numpy(image).float()
+    return stacked, sizes
+
+
+def orientation_offsets(patch_size: int, row_stride: int, device: torch.device | str = "cpu") -> Tensor:
+    """[8, p * p]: for each of the 8 orientations of a p x p patch (bit 0 flips rows, bit 1 flips
+    columns, bit 2 transposes: the dihedral group of the square), the flat offset, in an image whose
+    rows are ``row_stride`` pixels apart, of the pixel each output position reads."""
+    span = torch.arange(patch_size, device=device)
+    rows, cols = span.view(-1, 1).expand(patch_size, patch_size), span.view(1, -1).expand(patch_size, patch_size)
+    maps = []
+    for code in range(8):
+        r, c = (cols, rows) if code & 4 else (rows, cols)
+        r = patch_size - 1 - r if code & 1 else r
+        c = patch_size - 1 - c if code & 2 else c
+        maps.append((r * row_stride + c).reshape(-1))
+    return torch.stack(maps)
+
+
+def crop_and_orient(
+    images: Tensor, sizes: Tensor, which: Tensor, offsets: Tensor, generator: torch.Generator, augment: bool
+) -> Tensor:
+    """Patches [B, C, p, p] of ``images[which]`` ([N, H, W, C], channels last) at uniform positions inside
+    each image's true size, each in one of the 8 orientations (uniformly) when ``augment``; ``offsets``
+    from ``orientation_offsets(p, W)``. One gather of pixels does the crop and the orientation."""
+    count, device = len(which), images.device
+    _, full_height, full_width, channels = images.shape
+    patch_size = math.isqrt(offsets.shape[1])
+    height, width = sizes[which, 0], sizes[which, 1]
+    top = (torch.rand(count, generator=generator, device=device) * (height - patch_size + 1)).long()
+    left = (torch.rand(count, generator=generator, device=device) * (width - patch_size + 1)).long()
+    code = torch.randint(8, (count,), generator=generator, device=device) if augment else None
+    origin = (which * full_height + top) * full_width + left  # flat pixel index of each crop's corner
+    flat = origin.view(-1, 1) + (offsets[code] if code is not None else offsets[:1])
+    gathered = images.reshape(-1, channels).index_select(0, flat.reshape(-1))
+    return gathered.view(count, patch_size, patch_size, channels).permute(0, 3, 1, 2).contiguous()
+
+
+class DeviceBatches:
+    """An iterable of training batches (the batch contract of ``make_sample``, batched) made on ``device``.
+
+    Lightning treats it as a data loader: ``len`` is the number of batches per epoch and ``set_epoch``
+    (reached through ``sampler``, where Lightning looks for it) selects the epoch's draws.
+    """
+
+    def __init__(
+        self,
+        images: Sequence[np.ndarray],
+        patch_size: int,
+        patches_per_image: int,
+        batch_size: int,
+        noise: NoiseModel | None,
+        seed: int,
+        augment: bool = True,
+        device: torch.device | str = "cpu",
+        num_replicas: int = 1,
+        rank: int = 0,
+    ) -> None:
+        self.device = torch.device(device)
+        stacked, sizes = stack_images(images, patch_size)
+        self.images, self.sizes = stacked.to(self.device), sizes.to(self.device)
+        self.patch_size = patch_size
+        self.offsets = orientation_offsets(patch_size, self.images.shape[2], self.device)
+        self.patches_per_image = patches_per_image
+        self.batch_size = batch_size
+        self.noise = noise
+        self.seed = seed
+        self.augment = augment
+        self.num_replicas = num_replicas
+        self.rank = rank
+        self.epoch = 0
+        self.sampler = self  # Lightning calls ``loader.sampler.set_epoch(epoch)`` before each epoch
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        per_rank = math.ceil(len(self.images) * self.patches_per_image / self.num_replicas)
+        return math.ceil(per_rank / self.batch_size)
+
+    def _generator(self, *keys: int) -> torch.Generator:
+        return torch.Generator(device=self.device).manual_seed(derive_seed(self.seed, TRAIN, *keys))
+
+    def epoch_order(self, epoch: int) -> Tensor:
+        """This rank's image index for every patch of the epoch, ``len(self) * batch_size`` of them:
+        the same shuffle on every rank (seeded by the epoch), then every ``num_replicas``-th entry,
+        wrapping around so every batch is full."""
+        total = len(self.images) * self.patches_per_image
+        shuffled = torch.randperm(total, generator=self._generator(epoch, DEVICE_BATCH_STREAM), device=self.device)
+        wanted = len(self) * self.batch_size * self.num_replicas
+        padded = shuffled.repeat(math.ceil(wanted / total))[:wanted]
+        return padded[self.rank :: self.num_replicas] // self.patches_per_image
+
+    def batch(self, epoch: int, step: int, order: Tensor | None = None) -> dict[str, Tensor]:
+        """Batch ``step`` of ``epoch`` on this rank."""
+        order = self.epoch_order(epoch) if order is None else order
+        which = order[step * self.batch_size : (step + 1) * self.batch_size]
+        generator = self._generator(epoch, self.rank, step, DEVICE_BATCH_STREAM, 0)
+        clean = crop_and_orient(self.images, self.sizes, which, self.offsets, generator, self.augment)
+        if self.noise is None:
+            return {"noisy": clean}
+        noisy, noisy2, params = self.noise.sample_batch(clean, generator)
+        return {"noisy": noisy, "noisy2": noisy2, "clean": clean, **params}
+
+    def __iter__(self) -> Iterator[dict[str, Tensor]]:
+        epoch = self.epoch
+        order = self.epoch_order(epoch)
+        for step in range(len(self)):
+            yield self.batch(epoch, step, order)
