@@ -202,7 +202,7 @@ class DenoisingModule(pl.LightningModule):
         self.log("train/loss", loss.detach(), on_step=True, on_epoch=True, batch_size=len(batch["noisy"]))
         if every_step or self._shown_loss is None or self.global_step % self.nan_guard.every == 0:
             self._shown_loss = loss.detach().float().cpu()
-        self.log("loss", self._shown_loss, prog_bar=True, logger=False, on_step=True, on_epoch=False)
+        self.log("loss", self._shown_loss, prog_bar=True, logger=False, on_step=True, on_epoch=False, batch_size=1)
         return loss
 
     @staticmethod
