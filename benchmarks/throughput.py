@@ -31,6 +31,9 @@ import torch
 
 from benchmarks.common import append_records, commit, device_name
 
+# set by benchmarks.gpu.step_profile: a context manager factory wrapped around the timed steps
+PROFILE_WINDOW = None
+
 NETWORKS = {
     "dncnn": ("networks.DnCNN", {"depth": 17, "width": 64, "residual": True}),
     "unet": ("networks.UNet", {"depth": 2, "width": 96, "batch_norm": True}),
@@ -52,10 +55,13 @@ class StepTimer(pl.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if trainer.global_step == self.warmup:
             synchronize(self.device)
+            self.window = PROFILE_WINDOW() if PROFILE_WINDOW is not None else contextlib.nullcontext()
+            self.window.__enter__()
             self.start = time.perf_counter()
         if trainer.global_step == trainer.max_steps:
             synchronize(self.device)
             self.end = time.perf_counter()
+            self.window.__exit__(None, None, None)
 
 
 def training_images(folder: Path | None, count: int, size: int) -> Path:
@@ -128,6 +134,7 @@ def run_plain(args, folder: Path) -> float:
     )
     torch.backends.cudnn.benchmark = True
     start = 0.0
+    window = PROFILE_WINDOW() if PROFILE_WINDOW is not None else contextlib.nullcontext()
     for step, batch in enumerate(batches):
         noisy, target = batch["noisy"], batch["noisy2"]
         if args.channels_last:
@@ -139,11 +146,14 @@ def run_plain(args, folder: Path) -> float:
         optimizer.step()
         if step + 1 == args.warmup:
             synchronize(args.device)
+            window.__enter__()
             start = time.perf_counter()
         if step + 1 == args.warmup + args.steps:
             break
     synchronize(args.device)
-    return args.steps * args.batch / (time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    window.__exit__(None, None, None)
+    return args.steps * args.batch / seconds
 
 
 def run_data(args, folder: Path, on_device: bool) -> float:

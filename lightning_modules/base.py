@@ -10,6 +10,7 @@ per-image CSV of test results, and ``predict_step``.
 from __future__ import annotations
 
 import csv
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -94,6 +95,9 @@ class DenoisingModule(pl.LightningModule):
         self._evaluation_network: nn.Module | None = None
         self._compiled_network: Callable[[Tensor], Tensor] | None = None
         self._shown_loss: Tensor | None = None
+        self._shown_at = -1.0
+        self._epoch_loss_sum: Tensor | float = 0.0
+        self._epoch_loss_count = 0
         self.scores = nn.ModuleDict({f"{stage}_{score}": MeanMetric() for stage in ("val", "test") for score in SCORES})
         self.test_rows: list[dict[str, float | str]] = []
 
@@ -196,14 +200,28 @@ class DenoisingModule(pl.LightningModule):
         self.nan_guard.watch(loss, self.global_step)
         every_step = self.host_reads_are_free(loss)
         self.nan_guard.check(self.current_epoch, now=every_step)
-        # loggers read train/loss every trainer.log_every_n_steps; the progress bar reads its values after
-        # every step, so it shows a host copy of the loss, refreshed every step on a CPU and every
-        # nan_check_every_n_steps on an accelerator (a device-to-host copy waits for the device)
-        self.log("train/loss", loss.detach(), on_step=True, on_epoch=True, batch_size=len(batch["noisy"]))
-        if every_step or self._shown_loss is None or self.global_step % self.nan_guard.every == 0:
-            self._shown_loss = loss.detach().float().cpu()
-        self.log("loss", self._shown_loss, prog_bar=True, logger=False, on_step=True, on_epoch=False, batch_size=1)
+        self._log_training_loss(loss.detach(), len(batch["noisy"]), every_step)
         return loss
+
+    def _log_training_loss(self, loss: Tensor, batch_size: int, every_step: bool) -> None:
+        """``train/loss_step`` on the steps the loggers write, ``train/loss_epoch`` (the batch-weighted
+        mean) at the end of the epoch, and a host copy of the loss in the progress bar: refreshed about
+        twice a second on a CPU, every ``nan_check_every_n_steps`` on an accelerator (a device-to-host copy
+        waits for the device). ``self.log`` costs about a millisecond of host time, so it is not called on
+        every step; the epoch sum stays on the device."""
+        self._epoch_loss_sum = self._epoch_loss_sum + loss * batch_size
+        self._epoch_loss_count += batch_size
+        trainer = self._trainer
+        if trainer is None or trainer._logger_connector.should_update_logs:  # as LearningRateMonitor checks
+            self.log("train/loss_step", loss, on_step=True, on_epoch=False, batch_size=batch_size)
+        now = time.monotonic()
+        if every_step:  # a CPU: refresh about twice a second
+            refresh = now - self._shown_at >= 0.5
+        else:
+            refresh = self._shown_loss is None or self.global_step % self.nan_guard.every == 0
+        if refresh:
+            self._shown_loss, self._shown_at = loss.float().cpu(), now
+            self.log("loss", self._shown_loss, prog_bar=True, logger=False, on_step=True, on_epoch=False, batch_size=1)
 
     @staticmethod
     def host_reads_are_free(value: Tensor) -> bool:
@@ -212,6 +230,10 @@ class DenoisingModule(pl.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         self.nan_guard.check(self.current_epoch, now=True)
+        if self._epoch_loss_count:
+            mean = self._epoch_loss_sum / self._epoch_loss_count
+            self.log("train/loss_epoch", mean, on_step=False, on_epoch=True, batch_size=self._epoch_loss_count)
+        self._epoch_loss_sum, self._epoch_loss_count = 0.0, 0
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         self.nan_guard.check(self.current_epoch, now=True)
