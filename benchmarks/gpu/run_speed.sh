@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 OUT=${OUT:-benchmarks/results/gpu_run}
 mkdir -p "$OUT"
 exec > >(tee "$OUT/run_speed.log") 2>&1
-export PYTHONUNBUFFERED=1 WANDB_MODE=disabled PYTHONPATH=.${PYTHONPATH:+:$PYTHONPATH} TQDM_MINITERS=50
+export PYTHONUNBUFFERED=1 WANDB_MODE=disabled PYTHONPATH=.${PYTHONPATH:+:$PYTHONPATH}
 if [ -d .whl ] && ! python3 -c "import jsonargparse, albumentations" 2>/dev/null; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl \
     && export PYTHONPATH=$PYTHONPATH:/tmp/site
