@@ -16,8 +16,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.slow
-def test_two_process_ddp_shards_the_data_and_saves_checkpoints(image_folder: Path, tmp_path: Path):
-    args = folder_args(image_folder, tmp_path, "--model", "lightning_modules.Noise2Noise", *TINY_UNET)
+@pytest.mark.parametrize("batches_on_device", [False, True], ids=["per-sample", "batches-on-device"])
+def test_two_process_ddp_shards_the_data_and_saves_checkpoints(
+    image_folder: Path, tmp_path: Path, batches_on_device: bool
+):
+    args = folder_args(image_folder, tmp_path, "--model", "lightning_modules.Noise2Noise", *TINY_UNET,
+                       "--data.batches_on_device", str(batches_on_device).lower())  # fmt: skip
     # the later --trainer.devices 2 overrides folder_args' 1
     command = [sys.executable, "train.py", "fit", *args, "--trainer.devices", "2", "--trainer.strategy", "ddp",
                "--trainer.max_epochs", "2"]  # fmt: skip

@@ -4,21 +4,10 @@
 # path), then the R2R and N2V BSD68 recipes for as many steps as fit. Results go to $OUT
 # (default benchmarks/results/gpu_run) as gpu_smoke.json, gpu_throughput.json, gpu_recipes.json.
 #
-# Before: the sets in ./data (git-ignored) and, for a machine without them, jsonargparse and
-# albumentations with their dependencies as wheels in ./.whl (git-ignored):
-#   mkdir -p data && cp -r ../shared/data/{Train400,Set12,BSD68} data/
-#   pip download --no-deps --only-binary=:all: --python-version 3.12 ... -d .whl jsonargparse==4.53.0 ...
+# Before, here: bash benchmarks/gpu/prepare.sh (fills the git-ignored data/ and .whl/, which the
+# device run carries).
 # Quick end-to-end check on a CPU: QUICK=1 bash benchmarks/gpu/run.sh
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-OUT=${OUT:-benchmarks/results/gpu_run}
-mkdir -p "$OUT"
-exec > >(tee "$OUT/run.log") 2>&1
-export PYTHONUNBUFFERED=1 WANDB_MODE=disabled PYTHONPATH=.${PYTHONPATH:+:$PYTHONPATH}
-if [ -d .whl ] && ! python3 -c "import jsonargparse, albumentations" 2>/dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl \
-    && export PYTHONPATH=$PYTHONPATH:/tmp/site
-fi
+source "$(dirname "$0")/environment.sh" run
 nvidia-smi -L 2>/dev/null || echo "no NVIDIA GPU: CPU run"
 if [ "${QUICK:-0}" = 1 ]; then
   SMOKE="--steps 1"; TP="--device cpu --batch 16 --steps 3 --warmup 2 --repeats 1 --workers 2"
@@ -27,7 +16,6 @@ else
   SMOKE="--steps 3"; TP="--device cuda --batch 128 --patch 40 --steps 200 --warmup 15 --repeats 2 --workers 4"
   TP="$TP --precision bf16-mixed --channels-last --compile"; RECIPE="--seconds 85"; LIMITS=(80 150 160)
 fi
-SECONDS=0
 timeout ${LIMITS[0]} python3 -m benchmarks.gpu.smoke --root data $SMOKE --output "$OUT/gpu_smoke.json"
 echo "== smoke done at ${SECONDS}s"
 timeout ${LIMITS[1]} python3 -m benchmarks.throughput $TP --images data/Train400 --output gpu_throughput \

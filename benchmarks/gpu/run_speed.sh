@@ -1,17 +1,7 @@
 #!/usr/bin/env bash
 # The second, shorter GPU run: training throughput (train.py vs the plain loop, 3 rounds), a profile
-# of both step loops, and the R2R recipe again. Same preparation as run.sh (data/ and .whl/).
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-OUT=${OUT:-benchmarks/results/gpu_run}
-mkdir -p "$OUT"
-exec > >(tee "$OUT/run_speed.log") 2>&1
-export PYTHONUNBUFFERED=1 WANDB_MODE=disabled PYTHONPATH=.${PYTHONPATH:+:$PYTHONPATH}
-if [ -d .whl ] && ! python3 -c "import jsonargparse, albumentations" 2>/dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl \
-    && export PYTHONPATH=$PYTHONPATH:/tmp/site
-fi
-SECONDS=0
+# of both step loops, and the R2R recipe again. Same preparation as run.sh (benchmarks/gpu/prepare.sh).
+source "$(dirname "$0")/environment.sh" run_speed
 timeout 120 python3 -m benchmarks.throughput --device cuda --batch 128 --patch 40 --steps 200 --warmup 15 \
   --repeats 3 --precision bf16-mixed --channels-last --compile --images data/Train400 --variants plain,train_py \
   --output gpu_throughput && cp benchmarks/results/gpu_throughput.json "$OUT/"

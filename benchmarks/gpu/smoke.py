@@ -41,13 +41,16 @@ class SyncCounter(pl.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if self._catcher is not None:
             self.steps += 1
+            if trainer.global_step == trainer.max_steps:  # the end of training saves checkpoints: not a step
+                self._stop()
 
-    def on_train_end(self, trainer, pl_module) -> None:
+    def _stop(self) -> None:
         if self._catcher is not None:
             torch.cuda.set_sync_debug_mode(0)
             self._catcher.__exit__(None, None, None)
             self.syncs = sum("synchroniz" in str(w.message) for w in self._caught)
             self.places = sorted({f"{w.filename.split('site-packages/')[-1]}:{w.lineno}" for w in self._caught})
+            self._catcher = None
 
 
 def fit(config: str, root: Path, data: str, extra: list[str], callbacks: list[pl.Callback] = ()):
