@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import statistics
 import tempfile
 import time
@@ -209,7 +210,9 @@ def main() -> None:
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--images", type=Path, default=None, help="training images (default: 400 synthetic)")
     parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--output", default="throughput")
+    parser.add_argument(
+        "--output", default="throughput", help="a name in benchmarks/results, or a path ending in .json (appended to)"
+    )
     args = parser.parse_args()
     folder = training_images(args.images, 400, 180)
     names = args.variants.split(",")
@@ -232,7 +235,12 @@ def main() -> None:
     if "data_device" in medians and "data_per_sample" in medians:
         record["device_over_per_sample_data"] = medians["data_device"] / medians["data_per_sample"]
     print({k: round(v, 3) for k, v in record.items() if k.endswith(("plain", "data"))}, medians, flush=True)
-    append_records(args.output, [record])
+    if args.output.endswith(".json"):
+        path = Path(args.output)
+        existing = json.loads(path.read_text()) if path.exists() else []
+        path.write_text(json.dumps([*existing, record], indent=2) + "\n")
+    else:
+        append_records(args.output, [record])
 
 
 if __name__ == "__main__":

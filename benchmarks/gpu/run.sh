@@ -18,8 +18,7 @@ else
 fi
 timeout ${LIMITS[0]} python3 -m benchmarks.gpu.smoke --root data $SMOKE --output "$OUT/gpu_smoke.json"
 echo "== smoke done at ${SECONDS}s"
-timeout ${LIMITS[1]} python3 -m benchmarks.throughput $TP --images data/Train400 --output gpu_throughput \
-  && cp benchmarks/results/gpu_throughput.json "$OUT/"
+timeout ${LIMITS[1]} python3 -m benchmarks.throughput $TP --images data/Train400 --output "$OUT/gpu_throughput.json"
 echo "== throughput done at ${SECONDS}s"
 for recipe in r2r n2v; do
   timeout ${LIMITS[2]} python3 -m benchmarks.gpu.recipes --recipe $recipe $RECIPE --output "$OUT/gpu_recipes.json"

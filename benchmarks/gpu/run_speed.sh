@@ -4,7 +4,7 @@
 source "$(dirname "$0")/environment.sh" run_speed
 timeout 120 python3 -m benchmarks.throughput --device cuda --batch 128 --patch 40 --steps 200 --warmup 15 \
   --repeats 3 --precision bf16-mixed --channels-last --compile --images data/Train400 --variants plain,train_py \
-  --output gpu_throughput && cp benchmarks/results/gpu_throughput.json "$OUT/"
+  --output "$OUT/gpu_throughput.json"
 echo "== throughput done at ${SECONDS}s"
 timeout 80 python3 -m benchmarks.gpu.step_profile --images data/Train400 --output "$OUT/gpu_step_profile.txt"
 echo "== profile done at ${SECONDS}s"
