@@ -216,6 +216,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = training_images(args.images, 400, 180)
     names = args.variants.split(",")
+    revision = commit()  # the code that runs, even if the checkout moves on meanwhile
     rates: dict[str, list[float]] = {name: [] for name in names}
     for round_index in range(args.repeats):
         for name in names:
@@ -223,7 +224,7 @@ def main() -> None:
             print(f"round {round_index + 1}/{args.repeats} {name}: {rates[name][-1]:.0f} samples/s", flush=True)
     medians = {name: statistics.median(values) for name, values in rates.items()}
     record = {
-        "benchmark": "throughput", "device": device_name(), "commit": commit(), "network": args.network,
+        "benchmark": "throughput", "device": device_name(), "commit": revision, "network": args.network,
         "batch": args.batch, "patch": args.patch, "precision": args.precision, "channels_last": args.channels_last,
         "compile": args.compile, "workers": args.workers, "steps": args.steps, "warmup": args.warmup,
         "repeats": args.repeats, "images": str(args.images or "400 synthetic 180x180"),

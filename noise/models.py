@@ -67,11 +67,13 @@ class NoiseModel(ABC):
         per image (drawn here), made on ``clean``'s device: ``(noisy, noisy2, params)`` with each
         parameter a [B] tensor, as a DataLoader would stack ``sample``'s scalars."""
         params = self.draw_batch_parameters(len(clean), generator)
-        shaped = {key: value.to(clean.dtype).reshape(-1, 1, 1, 1) for key, value in params.items()}
-        draws = [self.apply(clean, shaped, generator) for _ in range(2)]
+        # both draws in one pass over a doubled batch: one random-number call instead of two
+        doubled = {key: value.to(clean.dtype).reshape(-1, 1, 1, 1).repeat(2, 1, 1, 1) for key, value in params.items()}
+        both = self.apply(torch.cat([clean, clean]), doubled, generator)
         if self.clip:
-            draws = [draw.clamp(0.0, 1.0) for draw in draws]
-        return draws[0], draws[1], {key: value.float() for key, value in params.items()}
+            both = both.clamp_(0.0, 1.0)
+        noisy, noisy2 = both.chunk(2)
+        return noisy, noisy2, {key: value.float() for key, value in params.items()}
 
     @abstractmethod
     def draw_parameters(self, generator: torch.Generator) -> dict[str, float]:

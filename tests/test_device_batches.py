@@ -92,3 +92,10 @@ def test_small_images_are_reflect_padded_and_capture_groups_are_refused():
     assert batch["noisy"].shape == (2, 1, 8, 8)
     with pytest.raises(ValueError, match="batches_on_device: false"):
         DeviceBatches([{"noisy": _ramp(8, 8), "clean": _ramp(8, 8)}], 8, 1, 1, None, seed=0)
+
+
+def test_clipped_noise_stays_in_range_like_the_per_sample_path():
+    image = np.full((32, 32, 1), 0.95, dtype=np.float32)
+    batch = DeviceBatches([image], 32, 8, 8, Gaussian(50, clip=True), seed=7).batch(0, 0)
+    for key in ("noisy", "noisy2"):
+        assert batch[key].min() >= 0 and batch[key].max() <= 1 and (batch[key] == 1).any()
