@@ -30,12 +30,23 @@ CONFIG_ERROR_HINT = (
 )
 
 
+MISSING_CONFIG_HINT = (
+    "\nHow to fix: say what to train, usually with an experiment config: "
+    "`python train.py fit -c configs/experiments/n2n_samples.yaml` (one per method and dataset in "
+    "configs/experiments/), or stack a data and a method config: "
+    "`-c configs/data/samples.yaml -c configs/method/n2n.yaml`."
+)
+
+
 class DenoisingArgumentParser(LightningArgumentParser):
     """Adds to every configuration error a line on how to find the valid keys."""
 
     def error(self, message: str, ex: Exception | None = None):
         # nested parsers (one per class) raise into this one; add the hint once, at the top
-        super().error(message + CONFIG_ERROR_HINT if self.exit_on_error else message, ex)
+        if self.exit_on_error:
+            missing = "arguments are required" in message and (".model" in message or ".data" in message)
+            message += MISSING_CONFIG_HINT if missing else CONFIG_ERROR_HINT
+        super().error(message, ex)
 
 
 def wandb_credentials_present() -> bool:
@@ -80,6 +91,50 @@ def check_checkpoint(path: str | None) -> None:
         )
 
 
+def checkpoint_method(path: str) -> str | None:
+    """The method class path a checkpoint records (its ``_class_path`` hyperparameter), read without
+    running code from the file."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        return None  # check_checkpoint reports unreadable files
+    return state.get("hyper_parameters", {}).get("_class_path") if isinstance(state, dict) else None
+
+
+def check_same_method(path: str, configured: str | None) -> None:
+    """A checkpoint of another method must not silently replace the configured one (its weights would
+    be trained or tested as a different method, or the run would quietly switch method)."""
+    recorded = checkpoint_method(path)
+    if configured and recorded and recorded != configured:
+        raise SystemExit(
+            f"Checkpoint '{path}' was trained with {recorded}, but the configuration asks for {configured}. "
+            f"Use the configuration that trained it (the config.yaml beside it), or set --model {recorded}."
+        )
+
+
+def run_checkpoints(root_dir: str | None) -> tuple[Path | None, Path | None]:
+    """The newest ``best-*.ckpt`` and the ``last.ckpt`` of the run in ``root_dir``, where they exist."""
+    folder = Path(checkpoint_dir(root_dir))
+    best = sorted(folder.glob("best-*.ckpt"), key=lambda p: p.stat().st_mtime)
+    last = folder / "last.ckpt"
+    return (best[-1] if best else None), (last if last.is_file() else None)
+
+
+def evaluation_checkpoint(subcommand: str, root_dir: str | None) -> str:
+    """``test`` / ``validate`` / ``predict`` without ``--ckpt_path``: the run's best checkpoint (else its
+    last), said on stderr; without any, a clear refusal rather than evaluating an untrained network."""
+    best, last = run_checkpoints(root_dir)
+    chosen = best or last
+    if chosen is None:
+        raise SystemExit(
+            f"train.py {subcommand} needs trained weights, and {checkpoint_dir(root_dir)} holds no checkpoint. "
+            "Give one with --ckpt_path <file.ckpt>, or train first (train.py fit with the same config)."
+        )
+    print(f"No --ckpt_path given: {subcommand} uses the run's {'best' if best else 'last'} checkpoint {chosen}",
+          file=sys.stderr)  # fmt: skip
+    return str(chosen)
+
+
 def model_overrides(arguments: list[str]) -> list[tuple[str, object]]:
     """``--model.init_args.x v`` / ``--model.x=v`` pairs of a command line, as (config key, parsed value)."""
     pairs, index = [], 0
@@ -101,6 +156,20 @@ def checkpoint_dir(root_dir: str | None) -> str:
     """Checkpoints live in ``<trainer.default_root_dir>/checkpoints``, a stable place, so that
     ``--ckpt_path last`` finds the previous run's ``last.ckpt``."""
     return os.path.join(root_dir or ".", "checkpoints")
+
+
+def run_summary(subcommand: str, config, checkpoint: str | None) -> str:
+    """One line naming what runs: method, network, data and checkpoint."""
+
+    def name(node) -> str:
+        return str((node or {}).get("class_path", "?")) if node is not None else "none"
+
+    model = config.get("model") or {}
+    network = (model.get("init_args") or {}).get("network")
+    return (
+        f"{subcommand}: method {name(model)}, network {name(network)}, data {name(config.get('data'))}, "
+        f"checkpoint {checkpoint or 'none (new run)'}, folder {config.trainer.get('default_root_dir')}"
+    )
 
 
 class DenoisingCLI(LightningCLI):
@@ -133,8 +202,19 @@ class DenoisingCLI(LightningCLI):
         self._command_line = list(args) if args is not None else sys.argv[1:]
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
-        if subcommand:
-            check_checkpoint(self.config[subcommand].get("ckpt_path"))
+        if not subcommand:
+            return
+        config = self.config[subcommand]
+        root = config.trainer.get("default_root_dir")
+        if subcommand != "fit" and config.get("ckpt_path") is None:
+            config.ckpt_path = evaluation_checkpoint(subcommand, root)
+        path = config.get("ckpt_path")
+        check_checkpoint(path)
+        if path == "last":
+            path = str(run_checkpoints(root)[1] or "")
+        if path and Path(path).is_file():
+            check_same_method(path, (config.get("model") or {}).get("class_path"))
+        print(run_summary(subcommand, config, path), file=sys.stderr)
 
     def _parse_ckpt_path(self) -> None:
         """Lightning replaces the model config by the checkpoint's hyperparameters; model options given

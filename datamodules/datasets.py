@@ -4,6 +4,7 @@ the noise parameters (``sigma``, ``lam``) when the noise is synthetic."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import albumentations as A
@@ -39,6 +40,16 @@ def make_sample(
     return {"noisy": noisy, "noisy2": noisy2, "clean": image, **params}
 
 
+def warn_small_images(smallest: tuple[int, int], count: int, patch_size: int) -> None:
+    """Training on images smaller than the patch trains mostly on mirrored padding: say so and how to fix it."""
+    warnings.warn(
+        f"{count} training image(s) are smaller than the {patch_size}x{patch_size} training patch (the smallest "
+        f"is {smallest[0]}x{smallest[1]}): they are reflect-padded, so their patches are largely mirrored copies. "
+        f"Set data.init_args.patch_size to at most {min(smallest)}, or train on larger images.",
+        stacklevel=2,
+    )
+
+
 class TrainPatchDataset(Dataset):
     """Random patches with flips / 90-degree rotations and fresh noise, indexed by ``(epoch, index)``.
 
@@ -68,6 +79,8 @@ class TrainPatchDataset(Dataset):
         if augment:
             steps += [A.HorizontalFlip(), A.VerticalFlip(), A.RandomRotate90()]
         self.transform = A.Compose(steps, additional_targets=self.targets)
+        self.patch_size = patch_size
+        self._warned_small = False
 
     def __len__(self) -> int:
         return len(self.images) * self.patches_per_image
@@ -78,6 +91,10 @@ class TrainPatchDataset(Dataset):
         for position, transform in enumerate(self.transform.transforms):
             transform.set_random_seed(derive_seed(self.seed, epoch, index, 2 + position))
         item = self.images[index // self.patches_per_image]
+        shape = next(iter(item.values())).shape if isinstance(item, dict) else item.shape
+        if min(shape[:2]) < self.patch_size and not self._warned_small:
+            self._warned_small = True  # once per process: images are read lazily, one at a time
+            warn_small_images(shape[:2], 1, self.patch_size)
         if isinstance(item, dict):
             # the first key is the reference image, the others follow it
             keys = list(item)

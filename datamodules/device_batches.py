@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from datamodules.datasets import warn_small_images
 from datamodules.seeding import TRAIN, derive_seed
 from noise.models import NoiseModel
 
@@ -32,7 +33,7 @@ DEVICE_BATCH_STREAM = 11
 def stack_images(images: Sequence[np.ndarray], patch_size: int) -> tuple[Tensor, Tensor]:
     """Images [H, W, C] as one zero-padded [N, H_max, W_max, C] float32 tensor and their [N, 2] sizes;
     a side shorter than the patch is reflect-padded (as ``cv2.BORDER_REFLECT_101``) to the patch first."""
-    padded = []
+    padded, small = [], []
     for index, image in enumerate(images):
         if not isinstance(image, np.ndarray) or image.ndim != 3:
             raise ValueError(
@@ -41,7 +42,11 @@ def stack_images(images: Sequence[np.ndarray], patch_size: int) -> tuple[Tensor,
                 "set data.init_args.batches_on_device: false."
             )
         grow = [(0, max(0, patch_size - image.shape[0])), (0, max(0, patch_size - image.shape[1])), (0, 0)]
+        if grow[0][1] or grow[1][1]:
+            small.append(image.shape[:2])
         padded.append(np.pad(image, grow, mode="reflect") if any(g[1] for g in grow) else image)
+    if small:
+        warn_small_images(min(small, key=min), len(small), patch_size)
     sizes = torch.tensor([image.shape[:2] for image in padded], dtype=torch.long)
     channels = {image.shape[2] for image in padded}
     if len(channels) != 1:

@@ -31,6 +31,16 @@ Batch = dict[str, Tensor]
 SCORES = ("psnr", "ssim", "noisy_psnr", "noisy_ssim")
 
 
+def unused_path(path: Path) -> Path:
+    """``path``, or ``<stem>-1<suffix>``, ``-2``, ... : the first that does not exist yet, so that earlier
+    results are never overwritten."""
+    candidate, number = path, 0
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+    return candidate
+
+
 class DenoisingModule(pl.LightningModule):
     """Args:
     network: the denoising network (a plain ``nn.Module``), injected by config.
@@ -96,6 +106,7 @@ class DenoisingModule(pl.LightningModule):
         self._compiled_network: Callable[[Tensor], Tensor] | None = None
         self._shown_loss: Tensor | None = None
         self._shown_at = -1.0
+        self._network_channels: int | None = None
         self._epoch_loss_sum: Tensor | float = 0.0
         self._epoch_loss_count = 0
         self.scores = nn.ModuleDict({f"{stage}_{score}": MeanMetric() for stage in ("val", "test") for score in SCORES})
@@ -159,12 +170,28 @@ class DenoisingModule(pl.LightningModule):
 
     # ---- checks ------------------------------------------------------------------------------
     def check_batch(self, batch: Batch) -> None:
+        self.check_channels(batch.get("noisy"))
         missing = [key for key in ("noisy", *self.required_keys) if key not in batch]
         if missing:
             raise KeyError(
                 f"{type(self).__name__} needs the batch keys {missing}, which the DataModule did not provide "
                 f"(it gave {sorted(batch)}). 'clean' and 'noisy2' come with synthetic noise (set data.noise) "
                 "or with paired datasets; pick a self-supervised method for data that has neither."
+            )
+
+    def check_channels(self, noisy: Tensor | None) -> None:
+        """One clear sentence, rather than a convolution's shape error, when the data's channel count is
+        not the one the network's first convolution takes."""
+        if noisy is None or noisy.dim() != 4:
+            return
+        if self._network_channels is None:
+            first = next((m for m in self.network.modules() if isinstance(m, nn.Conv2d)), None)
+            self._network_channels = first.in_channels if first is not None else -1
+        if self._network_channels > 0 and noisy.shape[1] != self._network_channels:
+            raise ValueError(
+                f"The data has {noisy.shape[1]} channel(s) but the network takes {self._network_channels}: set "
+                f"model.init_args.network.init_args.in_channels: {noisy.shape[1]} (and out_channels where the network "
+                f"has it), or data.init_args.channels: {self._network_channels}."
             )
 
     def check_finite(self, loss: Tensor) -> None:
@@ -259,6 +286,7 @@ class DenoisingModule(pl.LightningModule):
         return values
 
     def _eval_step(self, batch: Batch, batch_idx: int, stage: str) -> tuple[Tensor, dict[str, Tensor]]:
+        self.check_channels(batch["noisy"])
         denoised = self.denoise(batch["noisy"], self.step_generator(stage, batch_idx), batch)
         if all(key in batch for key in self.required_keys):
             loss = self.validation_loss(batch, self.step_generator(stage, batch_idx, stream=1))
@@ -304,7 +332,7 @@ class DenoisingModule(pl.LightningModule):
     def _write_test_results(self, rows: list[dict[str, float | str]]) -> None:
         if not rows:
             return
-        path = Path(self.trainer.default_root_dir) / self.results_csv
+        path = unused_path(Path(self.trainer.default_root_dir) / self.results_csv)
         path.parent.mkdir(parents=True, exist_ok=True)
         unique = {row["image"]: row for row in rows}  # DDP pads the last batch with repeats
         with path.open("w", newline="") as handle:
