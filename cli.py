@@ -21,6 +21,7 @@ from lightning_modules.base import DenoisingModule
 
 DEFAULT_TRAINER_CONFIG = Path(__file__).resolve().parent / "configs" / "trainer" / "default.yaml"
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
+RESUME_OVERRIDABLE = ("model.init_args.optimizer.init_args.", "model.init_args.lr_scheduler.init_args.")
 
 
 CONFIG_ERROR_HINT = (
@@ -135,6 +136,19 @@ def evaluation_checkpoint(subcommand: str, root_dir: str | None) -> str:
     return str(chosen)
 
 
+def refuse_a_used_folder(root_dir: str | None) -> None:
+    """A new ``fit`` into a folder that holds an earlier run's checkpoints would mix two runs there
+    (``last.ckpt`` of one, ``last-v1.ckpt`` of the other, one config for both): refuse, saying how."""
+    folder = Path(checkpoint_dir(root_dir))
+    earlier = sorted(path.name for path in folder.glob("*.ckpt"))
+    if earlier:
+        raise SystemExit(
+            f"{folder} already holds a run ({', '.join(earlier[:3])}{', ...' if len(earlier) > 3 else ''}). Resume "
+            f"it with --ckpt_path last, train into a new folder with --trainer.default_root_dir <new folder>, or "
+            "move the old checkpoints away first."
+        )
+
+
 def model_overrides(arguments: list[str]) -> list[tuple[str, object]]:
     """``--model.init_args.x v`` / ``--model.x=v`` pairs of a command line, as (config key, parsed value)."""
     pairs, index = [], 0
@@ -208,6 +222,8 @@ class DenoisingCLI(LightningCLI):
         root = config.trainer.get("default_root_dir")
         if subcommand != "fit" and config.get("ckpt_path") is None:
             config.ckpt_path = evaluation_checkpoint(subcommand, root)
+        if subcommand == "fit" and config.get("ckpt_path") is None:
+            refuse_a_used_folder(root)
         path = config.get("ckpt_path")
         check_checkpoint(path)
         if path == "last":
@@ -224,8 +240,10 @@ class DenoisingCLI(LightningCLI):
         if subcommand and self.config[subcommand].get("ckpt_path"):
             config = self.config[subcommand]
             for key, value in model_overrides(self._command_line):
-                # plain options only: nested classes (the network) come from the checkpoint as a whole
-                if key.count(".") == 2 and key in config and not isinstance(config[key], (dict, Namespace)):
+                # plain options, and the optimizer's and scheduler's (a new learning rate to resume with);
+                # other nested classes (the network) come from the checkpoint as a whole
+                plain = key.count(".") == 2 or key.startswith(RESUME_OVERRIDABLE)
+                if plain and key in config and not isinstance(config[key], (dict, Namespace)):
                     config[key] = value
 
     def before_instantiate_classes(self) -> None:

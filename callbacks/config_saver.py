@@ -1,4 +1,7 @@
-"""Save the fully resolved config beside the checkpoints and send it to every logger (W&B)."""
+"""Save the fully resolved config beside the checkpoints and send it to every logger (W&B).
+
+``config.yaml`` always describes the latest training that wrote checkpoints there; when a resumed run
+changes an option (a new learning rate, say), the earlier config is kept as ``config-1.yaml``, ... ."""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 from pytorch_lightning.cli import SaveConfigCallback
+
+from lightning_modules.base import unused_path
 
 
 class SaveConfigBesideCheckpoints(SaveConfigCallback):
@@ -23,7 +28,11 @@ class SaveConfigBesideCheckpoints(SaveConfigCallback):
             else Path(trainer.default_root_dir)
         )
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / self.config_filename).write_text(text)
+        path = folder / self.config_filename
+        if path.exists() and path.read_text() != text:
+            # a resumed run with other options: the earlier config stays, as config-1.yaml, config-2.yaml, ...
+            path.rename(unused_path(path))
+        path.write_text(text)
         config = self.config.as_dict()
         config.pop("config", None)  # the list of -c file paths; their content is already merged in
         for logger in trainer.loggers:

@@ -9,6 +9,7 @@ per-image CSV of test results, and ``predict_step``.
 
 from __future__ import annotations
 
+import copy
 import csv
 import time
 from collections.abc import Callable
@@ -56,6 +57,11 @@ class DenoisingModule(pl.LightningModule):
         layout tensor-core convolutions use (cuDNN on recent GPUs); outputs are the same up to rounding.
     compile_network: train through ``torch.compile(network)``; validation, test and predict (whole
         images of varying sizes) use the network as it is, so nothing is recompiled per image size.
+    fresh_optimizer: on resuming from a checkpoint, start the optimizer and scheduler afresh from this
+        configuration (its learning rate, no moments, the schedule from its start) instead of restoring
+        theirs; weights, epoch and step are restored as usual. The way to resume after a non-finite loss
+        with a lower learning rate: ``--ckpt_path last --model.init_args.fresh_optimizer true
+        --model.init_args.optimizer.init_args.lr <lower>``.
     nan_check_every_n_steps: how often a non-finite training loss is looked for on the host. On a CPU
         every step (it costs nothing there); on an accelerator the check would stall the device queue
         every step, so the first non-finite step is recorded on the device and read every n steps, at
@@ -78,6 +84,7 @@ class DenoisingModule(pl.LightningModule):
         fast_inference: bool = False,
         channels_last: bool = False,
         compile_network: bool = False,
+        fresh_optimizer: bool = False,
         nan_check_every_n_steps: int = 50,
     ) -> None:
         super().__init__()
@@ -101,6 +108,8 @@ class DenoisingModule(pl.LightningModule):
         self.fast_inference = fast_inference
         self.channels_last = channels_last
         self.compile_network = compile_network
+        self.fresh_optimizer = fresh_optimizer
+        self._fresh_states: list[tuple[object, dict]] = []
         self.nan_guard = NonFiniteGuard(nan_check_every_n_steps)
         self._evaluation_network: nn.Module | None = None
         self._compiled_network: Callable[[Tensor], Tensor] | None = None
@@ -255,6 +264,14 @@ class DenoisingModule(pl.LightningModule):
         """Whether reading ``value`` on the host costs no device sync (it lives in CPU memory)."""
         return value.device.type == "cpu"
 
+    def on_train_start(self) -> None:
+        # Lightning has restored the checkpoint's optimizer and scheduler by now: put the fresh ones back
+        if self.fresh_optimizer and self.trainer.ckpt_path is not None:
+            for target, state in self._fresh_states:
+                target.load_state_dict(copy.deepcopy(state))
+            lrs = [group["lr"] for group in self._fresh_states[0][0].param_groups]
+            print(f"fresh_optimizer: optimizer and scheduler start afresh from the configuration (lr {lrs})")
+
     def on_train_epoch_end(self) -> None:
         self.nan_guard.check(self.current_epoch, now=True)
         if self._epoch_loss_count:
@@ -350,9 +367,12 @@ class DenoisingModule(pl.LightningModule):
     # ---- optimisation ------------------------------------------------------------------------
     def configure_optimizers(self):
         optimizer = self.optimizer_factory(self.network.parameters())
-        if self.scheduler_factory is None:
+        scheduler = self.scheduler_factory(optimizer) if self.scheduler_factory is not None else None
+        # the states a fresh_optimizer resume goes back to (the scheduler first adds its keys to the groups)
+        made = [item for item in (optimizer, scheduler) if item is not None]
+        self._fresh_states = [(item, copy.deepcopy(item.state_dict())) for item in made]
+        if scheduler is None:
             return optimizer
-        scheduler = self.scheduler_factory(optimizer)
         return {
             "optimizer": optimizer,
             "lr_scheduler": {

@@ -12,8 +12,9 @@ import torch
 from torch import Tensor
 
 ADVICE = (
-    "Lower the learning rate (model.optimizer.init_args.lr), set trainer.gradient_clip_val, or check the data "
-    "for NaN/Inf values; then resume with --ckpt_path last."
+    "Resume with a lower learning rate and a fresh optimizer: --ckpt_path last --model.init_args.fresh_optimizer "
+    "true --model.init_args.optimizer.init_args.lr <lower> (restoring the old optimizer would bring back the "
+    "learning rate that diverged); or set trainer.gradient_clip_val, or check the data for NaN/Inf values."
 )
 
 

@@ -76,3 +76,41 @@ def test_fit_without_a_config_says_how_to_give_one(capsys):
     with pytest.raises(SystemExit):
         main(["fit"])
     assert "configs/experiments/n2n_samples.yaml" in capsys.readouterr().err
+
+
+def test_a_new_fit_into_a_folder_holding_a_run_is_refused(image_folder: Path, tmp_path: Path):
+    _run("fit", image_folder, tmp_path, "--trainer.max_epochs", "1")
+    with pytest.raises(SystemExit, match=r"already holds a run \(.*last.ckpt.*\)\. Resume it with --ckpt_path last"):
+        _run("fit", image_folder, tmp_path, "--trainer.max_epochs", "2")
+
+
+def _lr(checkpoint: Path) -> float:
+    import torch
+
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    return state["optimizer_states"][0]["param_groups"][0]["lr"]
+
+
+def test_after_a_nan_the_run_resumes_with_a_lower_learning_rate_and_trains_on(image_folder: Path, tmp_path: Path):
+    import torch
+
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    _run("fit", image_folder, tmp_path, "--trainer.max_epochs", "1")
+    diverging = ["--ckpt_path", "last", "--trainer.max_epochs", "3", "--model.init_args.fresh_optimizer", "true"]
+    with pytest.raises(FloatingPointError, match="fresh_optimizer true --model.init_args.optimizer.init_args.lr"):
+        _run("fit", image_folder, tmp_path, *diverging, "--model.init_args.optimizer.init_args.lr", "1e12")
+    assert torch.load(last, map_location="cpu", weights_only=False)["epoch"] == 0  # the NaN never reached it
+    cli = _run("fit", image_folder, tmp_path, *diverging, "--model.init_args.optimizer.init_args.lr", "0.0005")
+    assert cli.trainer.current_epoch == 3 and _lr(last) == 0.0005
+    state = torch.load(last, map_location="cpu", weights_only=False)["state_dict"]
+    assert all(torch.isfinite(value).all() for value in state.values())
+    configs = sorted(p.name for p in (tmp_path / "checkpoints").glob("config*.yaml"))
+    assert configs == ["config-1.yaml", "config-2.yaml", "config.yaml"]  # each earlier setup kept beside
+    assert "lr: 0.0005" in (tmp_path / "checkpoints" / "config.yaml").read_text()
+
+
+def test_without_fresh_optimizer_a_resume_restores_the_old_learning_rate(image_folder: Path, tmp_path: Path):
+    _run("fit", image_folder, tmp_path, "--trainer.max_epochs", "1")
+    _run("fit", image_folder, tmp_path, "--ckpt_path", "last", "--trainer.max_epochs", "2",
+         "--model.init_args.optimizer.init_args.lr", "0.0005")  # fmt: skip
+    assert _lr(tmp_path / "checkpoints" / "last.ckpt") == 0.001  # Lightning restores the optimizer as saved
