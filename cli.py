@@ -13,9 +13,12 @@ import torch
 import yaml
 from jsonargparse import Namespace
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
+from pytorch_lightning.plugins.io import CheckpointIO
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from callbacks.checkpoint import LastEpochCheckpoint
 from callbacks.config_saver import SaveConfigBesideCheckpoints
+from callbacks.preemption import SIGTERM_EXIT_STATUS, AtomicCheckpointIO, PreemptionCheckpoint
 from datamodules.base import DenoisingDataModule
 from lightning_modules.base import DenoisingModule
 
@@ -141,6 +144,8 @@ def refuse_a_used_folder(root_dir: str | None) -> None:
     (``last.ckpt`` of one, ``last-v1.ckpt`` of the other, one config for both): refuse, saying how."""
     folder = Path(checkpoint_dir(root_dir))
     earlier = sorted(path.name for path in folder.glob("*.ckpt"))
+    if any(Path(root_dir or ".").glob("hpc_ckpt_*.ckpt")):
+        return  # a requeued SLURM job: Lightning resumes from its hpc checkpoint
     if earlier:
         raise SystemExit(
             f"{folder} already holds a run ({', '.join(earlier[:3])}{', ...' if len(earlier) > 3 else ''}). Resume "
@@ -259,6 +264,15 @@ class DenoisingCLI(LightningCLI):
             if init_args.get("name") is None:
                 init_args.name = Path(root).name
 
+    def instantiate_trainer(self, **kwargs):
+        # a SIGTERM mid-epoch leaves a resumable last.ckpt; checkpoints are written atomically
+        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), PreemptionCheckpoint()]
+        plugins = kwargs.get("plugins") or []
+        plugins = plugins if isinstance(plugins, list) else [plugins]
+        if not any(isinstance(plugin, CheckpointIO) for plugin in plugins):
+            kwargs["plugins"] = [*plugins, AtomicCheckpointIO()]
+        return super().instantiate_trainer(**kwargs)
+
     def after_fit(self) -> None:
         if not self.config.fit.get("test_after_fit"):
             return
@@ -268,4 +282,8 @@ class DenoisingCLI(LightningCLI):
 
 
 def main(args: list[str] | None = None) -> DenoisingCLI:
-    return DenoisingCLI(args=args)
+    try:
+        return DenoisingCLI(args=args)
+    except SIGTERMException:
+        # Lightning's own exit status here is 0, which a scheduler would read as a finished job
+        sys.exit(SIGTERM_EXIT_STATUS)

@@ -6,6 +6,7 @@ seeding, DDP sharding and the batch contract live here, so every dataset behaves
 
 from __future__ import annotations
 
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
@@ -19,6 +20,10 @@ from datamodules.device_batches import DeviceBatches
 from datamodules.seeding import TEST, VAL, EpochSampler
 from datamodules.sources import ImageFiles
 from noise.models import Gaussian, NoiseModel
+
+# Lightning warns that a mid-epoch resume with a loader lacking state_dict/load_state_dict repeats
+# batches; these DataModules skip the batches already trained (``_batches_done_in_epoch``) instead
+warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")
 
 Split = tuple[Sequence, list[str]]  # a source of images (see datamodules.sources) and their names
 
@@ -113,7 +118,18 @@ class DenoisingDataModule(pl.LightningDataModule, ABC):
             self._device_batches = loader
         if self.trainer is not None:  # as for the sampler below: the epoch a resumed run starts at
             loader.set_epoch(self.trainer.fit_loop.epoch_progress.current.processed)
+            loader.skip_next(self._batches_done_in_epoch(len(loader)))
         return loader
+
+    def _batches_done_in_epoch(self, batches_per_epoch: int) -> int:
+        """Batches of the current epoch already trained when a run resumes mid-epoch (its checkpoint was
+        written on SIGTERM or SLURM pre-emption), 0 otherwise; Lightning restores the loops' progress
+        before it asks for the training data, and the epoch loop then runs only the remaining batches."""
+        trainer = self.trainer
+        if trainer is None or trainer.ckpt_path is None:
+            return 0
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.completed
+        return done if 0 < done < batches_per_epoch else 0
 
     def train_dataloader(self) -> DataLoader | DeviceBatches:
         if self.batches_on_device:
@@ -126,6 +142,8 @@ class DenoisingDataModule(pl.LightningDataModule, ABC):
         # of processed epochs, restored from the checkpoint)
         if self.trainer is not None:
             sampler.set_epoch(self.trainer.fit_loop.epoch_progress.current.processed)
+            batches = -(-len(sampler) // self.batch_size)
+            sampler.skip_next(self._batches_done_in_epoch(batches) * self.batch_size)
         return DataLoader(
             dataset,
             batch_size=self.batch_size,

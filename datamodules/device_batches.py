@@ -124,10 +124,15 @@ class DeviceBatches:
         self.num_replicas = num_replicas
         self.rank = rank
         self.epoch = 0
+        self._skip = 0
         self.sampler = self  # Lightning calls ``loader.sampler.set_epoch(epoch)`` before each epoch
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+
+    def skip_next(self, count: int) -> None:
+        """The next iteration starts at batch ``count`` of the epoch (a run resumed mid-epoch)."""
+        self._skip = count
 
     def __len__(self) -> int:
         per_rank = math.ceil(len(self.images) * self.patches_per_image / self.num_replicas)
@@ -158,7 +163,7 @@ class DeviceBatches:
         return {"noisy": noisy, "noisy2": noisy2, "clean": clean, **params}
 
     def __iter__(self) -> Iterator[dict[str, Tensor]]:
-        epoch = self.epoch
+        epoch, skip, self._skip = self.epoch, self._skip, 0
         order = self.epoch_order(epoch)
-        for step in range(len(self)):
+        for step in range(skip, len(self)):
             yield self.batch(epoch, step, order)

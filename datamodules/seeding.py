@@ -39,7 +39,12 @@ class EpochSampler(DistributedSampler):
         self, dataset: Sized, num_replicas: int = 1, rank: int = 0, shuffle: bool = True, seed: int = 0
     ) -> None:
         super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=shuffle, seed=seed, drop_last=False)
+        self._skip = 0
+
+    def skip_next(self, count: int) -> None:
+        """The next iteration starts ``count`` indices into the epoch (a run resumed mid-epoch)."""
+        self._skip = count
 
     def __iter__(self) -> Iterator[tuple[int, int]]:  # type: ignore[override]
-        epoch = self.epoch
-        return ((epoch, index) for index in super().__iter__())
+        epoch, skip, self._skip = self.epoch, self._skip, 0
+        return ((epoch, index) for position, index in enumerate(super().__iter__()) if position >= skip)
