@@ -13,7 +13,7 @@ import torch
 import yaml
 from jsonargparse import Namespace
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
-from pytorch_lightning.plugins.io import CheckpointIO
+from pytorch_lightning.plugins.io import TorchCheckpointIO
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from callbacks.checkpoint import LastEpochCheckpoint
@@ -265,13 +265,13 @@ class DenoisingCLI(LightningCLI):
                 init_args.name = Path(root).name
 
     def instantiate_trainer(self, **kwargs):
-        # a SIGTERM mid-epoch leaves a resumable last.ckpt; checkpoints are written atomically
-        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), PreemptionCheckpoint()]
-        plugins = kwargs.get("plugins") or []
-        plugins = plugins if isinstance(plugins, list) else [plugins]
-        if not any(isinstance(plugin, CheckpointIO) for plugin in plugins):
-            kwargs["plugins"] = [*plugins, AtomicCheckpointIO()]
-        return super().instantiate_trainer(**kwargs)
+        trainer = super().instantiate_trainer(**kwargs)
+        # a SIGTERM mid-epoch leaves a resumable last.ckpt; checkpoints are written atomically (unless the
+        # config chose its own checkpoint IO)
+        trainer.callbacks.append(PreemptionCheckpoint())
+        if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:
+            trainer.strategy.checkpoint_io = AtomicCheckpointIO()
+        return trainer
 
     def after_fit(self) -> None:
         if not self.config.fit.get("test_after_fit"):

@@ -61,6 +61,7 @@ def test_sigterm_mid_epoch_exits_non_zero_and_resumes_to_the_same_weights(
     monkeypatch.setattr(DenoisingCLI, "instantiate_trainer", original)
     resumed = main([*_args(image_folder, stopped, *data), "--ckpt_path", "last"])
     assert resumed.trainer.global_step == 9
+    assert isinstance(resumed.trainer.strategy.checkpoint_io, AtomicCheckpointIO)  # train.py's checkpoints
     expected, actual = _weights(straight), _weights(stopped)
     for name in expected:
         assert torch.equal(expected[name], actual[name]), name
