@@ -9,7 +9,6 @@ import os
 import sys
 from pathlib import Path
 
-import torch
 import yaml
 from jsonargparse import Namespace
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
@@ -21,6 +20,7 @@ from callbacks.config_saver import SaveConfigBesideCheckpoints
 from callbacks.preemption import SIGTERM_EXIT_STATUS, AtomicCheckpointIO, PreemptionCheckpoint
 from datamodules.base import DenoisingDataModule
 from lightning_modules.base import DenoisingModule
+from lightning_modules.loading import read_checkpoint
 
 DEFAULT_TRAINER_CONFIG = Path(__file__).resolve().parent / "configs" / "trainer" / "default.yaml"
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
@@ -74,35 +74,21 @@ def default_wandb_to_offline() -> None:
 
 
 def check_checkpoint(path: str | None) -> None:
-    """Fail early, before anything is written, on a checkpoint that is missing or unreadable."""
+    """Fail early, before anything is written, on a checkpoint that is missing, unreadable, or would run
+    code when read (``read_checkpoint``)."""
     if path is None or path in ("last", "best", "hpc", "registry"):
         return
-    if not Path(path).is_file():
-        raise FileNotFoundError(
-            f"Checkpoint '{path}' does not exist. Give the path of a .ckpt file (for example "
-            "runs/<experiment>/checkpoints/last.ckpt), or --ckpt_path last to resume the latest run."
-        )
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as error:
-        raise RuntimeError(
-            f"Could not read checkpoint '{path}' ({type(error).__name__}: {error}). The file is truncated or not "
-            "a checkpoint: use another one (last.ckpt or the best-*.ckpt beside it) or train again."
-        ) from error
-    if not isinstance(state, dict) or "state_dict" not in state:
-        raise RuntimeError(
-            f"'{path}' is not a Lightning checkpoint (it has no 'state_dict'). Point --ckpt_path at a .ckpt file."
-        )
+    read_checkpoint(path)
 
 
 def checkpoint_method(path: str) -> str | None:
     """The method class path a checkpoint records (its ``_class_path`` hyperparameter), read without
     running code from the file."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:
+        state = read_checkpoint(path)
+    except (OSError, RuntimeError):
         return None  # check_checkpoint reports unreadable files
-    return state.get("hyper_parameters", {}).get("_class_path") if isinstance(state, dict) else None
+    return state.get("hyper_parameters", {}).get("_class_path")
 
 
 def check_same_method(path: str, configured: str | None) -> None:

@@ -219,3 +219,29 @@ def test_last_checkpoint_is_the_last_epoch_even_when_it_did_not_improve(image_fo
     assert state["epoch"] == 1 and state["global_step"] == cli.trainer.global_step
     best = torch.load(cli.trainer.checkpoint_callback.best_model_path, map_location="cpu", weights_only=False)
     assert best["global_step"] < state["global_step"], "the monitored metric should not have improved"
+
+
+class _Payload:
+    """Unpickling this creates a file: what a crafted checkpoint could do."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_before_it_runs(image_folder: Path, tmp_path: Path):
+    from lightning_modules.loading import UnsafeCheckpointError
+
+    crafted, marker = tmp_path / "crafted.ckpt", tmp_path / "pwned"
+    torch.save({"state_dict": {}, "hyper_parameters": {"payload": _Payload(marker)}}, crafted)
+    args = folder_args(image_folder, tmp_path / "run", "--model", "lightning_modules.Noise2Noise", *TINY_UNET)
+    refused = "Refused to load .*run Python code.*GLOBAL.*Nothing from it was run"
+    with pytest.raises(UnsafeCheckpointError, match=refused):
+        main(["test", *args, "--ckpt_path", str(crafted)])
+    with pytest.raises(UnsafeCheckpointError, match="Refused to load"):
+        denoise_main([str(image_folder / "img0.png"), "--ckpt", str(crafted), "--output", str(tmp_path / "out")])
+    assert not marker.exists()
+    torch.load(crafted, weights_only=False)  # the payload is real: an unsafe load runs it
+    assert marker.exists()
