@@ -4,7 +4,10 @@
     python denoise.py --method n2s noisy.png --output out/ --clean clean.png      # also report PSNR
     python denoise.py --ckpt runs/n2n_samples/checkpoints/last.ckpt images/ --output out/
 
-Outputs keep each input's name, bit depth (8/16-bit) and mode (gray/RGB). A table per image is
+Outputs keep each input's name (JPEG/BMP become PNG; names that would meet get the original extension
+or folder added), bit depth (8/16-bit, float TIFF) and mode (gray/RGB); an input is never written over,
+and earlier results only with ``--overwrite``. An unreadable file is reported and skipped, the others
+are denoised, and the exit status is 1. A table per image is
 printed at the end: the time, the noise level (``--sigma`` or estimated from the image, Chen et al. 2015;
 inr stops its fit there), and the PSNR against ``--clean`` references matched by file name.
 """
@@ -12,16 +15,25 @@ inr stops its fit there), and the PSNR against ``--clean`` references matched by
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import time
 from pathlib import Path
 
-import imageio.v3 as iio
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from datamodules.image_io import IMAGE_EXTENSIONS, list_images, read_image, to_channels, to_float
+from datamodules.image_io import (
+    IMAGE_EXTENSIONS,
+    ImageReadError,
+    list_images,
+    read_image,
+    read_raw,
+    to_channels,
+    to_float,
+    write_raw,
+)
 from lightning_modules.functional import per_image_psnr
 
 METHODS = ("n2s", "zsn2n", "inr")
@@ -34,14 +46,55 @@ def collect_inputs(paths: list[str]) -> list[Path]:
             files += list_images(path, "input folder")
         elif path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS:
             files.append(path)
+        elif not path.exists():
+            raise FileNotFoundError(f"Input '{path}' does not exist: check the path.")
         else:
-            raise FileNotFoundError(f"Input '{path}' is neither an image ({', '.join(IMAGE_EXTENSIONS)}) nor a folder.")
+            raise ValueError(f"Input '{path}' is not an image file ({', '.join(IMAGE_EXTENSIONS)}) or a folder.")
     return files
+
+
+def output_names(inputs: list[Path]) -> dict[Path, str]:
+    """Each input's output file name, never the same for two inputs: the input's name (JPEG and BMP
+    become PNG, TIFF stays TIFF); where two would meet (x.png and x.jpg, or a/x.png and b/x.png), the
+    original extension and then the parent folder's name are added."""
+
+    def suffix(path: Path) -> str:
+        return path.suffix if path.suffix.lower() in (".png", ".tif", ".tiff") else ".png"
+
+    def unique(names: dict[Path, str], rename) -> dict[Path, str]:
+        counts: dict[str, int] = {}
+        for name in names.values():
+            counts[name] = counts.get(name, 0) + 1
+        return {path: rename(path) if counts[name] > 1 else name for path, name in names.items()}
+
+    names = {path: path.stem + suffix(path) for path in inputs}
+    names = unique(names, lambda p: f"{p.stem}_{p.suffix[1:].lower()}{suffix(p)}")
+    names = unique(names, lambda p: f"{p.parent.name}_{p.stem}_{p.suffix[1:].lower()}{suffix(p)}")
+    return unique(names, lambda p: f"{hashlib.md5(str(p.resolve()).encode()).hexdigest()[:8]}_{p.stem}{suffix(p)}")
+
+
+def check_outputs(inputs: list[Path], names: dict[Path, str], output: Path, overwrite: bool) -> None:
+    """Never write over an input; write over earlier results only when asked to."""
+    originals = {path.resolve() for path in inputs}
+    targets = [(output / name) for name in names.values()]
+    clobbered = [target for target in targets if target.resolve() in originals]
+    if clobbered:
+        raise SystemExit(
+            f"--output {output} would replace the input {clobbered[0]} with its denoised version: choose an "
+            "output folder that holds none of the inputs."
+        )
+    existing = [target.name for target in targets if target.exists()]
+    if existing and not overwrite:
+        shown = ", ".join(existing[:3]) + (", ..." if len(existing) > 3 else "")
+        raise SystemExit(
+            f"--output {output} already holds {len(existing)} of the files this run would write ({shown}): "
+            "choose an empty folder, or pass --overwrite to replace them."
+        )
 
 
 def read_native(path: Path) -> tuple[np.ndarray, np.dtype, int]:
     """The image as float [H, W, C] in [0, 1], with its dtype and channel count for writing back."""
-    raw = iio.imread(path)
+    raw = read_raw(path)
     channels = 1 if raw.ndim == 2 else min(raw.shape[-1], 3)
     return to_channels(to_float(raw), channels), raw.dtype, channels
 
@@ -49,7 +102,10 @@ def read_native(path: Path) -> tuple[np.ndarray, np.dtype, int]:
 def write_native(path: Path, image: np.ndarray, dtype: np.dtype) -> None:
     if np.issubdtype(dtype, np.integer):
         image = np.round(np.clip(image, 0, 1) * np.iinfo(dtype).max).astype(dtype)
-    iio.imwrite(path, image[..., 0] if image.shape[-1] == 1 else image)
+    else:
+        image = image.astype(np.float32)
+        path = path if path.suffix.lower() in (".tif", ".tiff") else path.with_suffix(".tif")
+    write_raw(path, image)
 
 
 def denoiser_from_args(args):
@@ -60,7 +116,7 @@ def denoiser_from_args(args):
         from lightning_modules.loading import load_method
 
         model = load_method(args.ckpt).eval()
-        return lambda noisy, sigmas: model.denoise(noisy).clamp(0, 1)
+        return lambda noisy, sigmas: denoise_channels(model, noisy, args.ckpt).clamp(0, 1)
     if args.method == "n2s":
         from zero_shot.noise2self import fit_noise2self
 
@@ -82,6 +138,22 @@ def denoiser_from_args(args):
             None
         ]
     raise ValueError(f"unknown method {args.method!r}")
+
+
+def denoise_channels(model, noisy: torch.Tensor, checkpoint: str) -> torch.Tensor:
+    """The checkpoint's denoiser on ``noisy`` [B, C, H, W]; a gray model denoises an RGB image channel by
+    channel, and any other channel mismatch is one sentence saying what to use."""
+    first = next((m for m in model.network.modules() if isinstance(m, torch.nn.Conv2d)), None)
+    takes = first.in_channels if first is not None else noisy.shape[1]
+    if noisy.shape[1] == takes:
+        return model.denoise(noisy)
+    if takes == 1:
+        batch, channels, height, width = noisy.shape
+        return model.denoise(noisy.reshape(batch * channels, 1, height, width)).reshape(noisy.shape)
+    raise ValueError(
+        f"the checkpoint {checkpoint} denoises {takes}-channel images and this image has {noisy.shape[1]}: "
+        f"use a checkpoint trained on {noisy.shape[1]}-channel data (data.init_args.channels: {noisy.shape[1]})"
+    )
 
 
 def noise_level(image: torch.Tensor, given: float | None, needed: bool) -> tuple[float, str]:
@@ -111,6 +183,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         "--iterations", type=int, help="fitting iterations (default: the method's paper, n2s 500, zsn2n 2000)"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--overwrite", action="store_true", help="replace earlier results in --output")
     parser.add_argument(
         "--precision", choices=("32", "bf16-mixed"), default="32",
         help="zsn2n on a CPU: bf16-mixed runs the 48->48 convolution in bfloat16 (faster on CPUs with bfloat16 units)",
@@ -128,38 +201,59 @@ def main(argv: list[str] | None = None) -> list[dict]:
     inputs = collect_inputs(args.inputs)
     clean = {p.stem: p for p in collect_inputs(args.clean)} if args.clean else {}
     output = Path(args.output)
+    names = output_names(inputs)
+    check_outputs(inputs, names, output, args.overwrite)
     output.mkdir(parents=True, exist_ok=True)
     denoise = denoiser_from_args(args)
     group_size = torch.get_num_threads() if args.method == "zsn2n" else 1
-    rows = []
+    rows: list[dict] = []
     with tqdm(total=len(inputs), desc="Denoising", unit="image") as bar:
-        for group in same_size_groups(inputs, group_size):
-            noisy = torch.stack([torch.from_numpy(image.transpose(2, 0, 1)) for _, image, _, _ in group])
-            levels = [noise_level(image, args.sigma, needed=args.method == "inr") for image in noisy]
-            started = time.perf_counter()
-            with torch.inference_mode(args.ckpt is not None):
-                denoised = denoise(noisy, [sigma / 255 for sigma, _ in levels])
+        for group in same_size_groups(inputs, group_size, rows):
+            try:
+                noisy = torch.stack([torch.from_numpy(image.transpose(2, 0, 1)) for _, image, _, _ in group])
+                levels = [noise_level(image, args.sigma, needed=args.method == "inr") for image in noisy]
+                started = time.perf_counter()
+                with torch.inference_mode(args.ckpt is not None):
+                    denoised = denoise(noisy, [sigma / 255 for sigma, _ in levels])
+            except ValueError as error:  # one sentence naming the file; the other images go on
+                rows += [{"image": path.name, "error": f"{path}: {error}"} for path, *_ in group]
+                bar.update(len(group))
+                continue
             seconds = (time.perf_counter() - started) / len(group)  # a group's images share its time
             for k, (path, _, dtype, channels) in enumerate(group):
                 row = {"image": path.name, "seconds": seconds, "sigma": levels[k][0], "sigma_source": levels[k][1]}
+                write_native(output / names[path], denoised[k].detach().numpy().transpose(1, 2, 0), dtype)
                 if path.stem in clean:
-                    reference = torch.from_numpy(read_image(clean[path.stem], channels).transpose(2, 0, 1))[None]
-                    row["noisy_psnr"] = float(per_image_psnr(noisy[k : k + 1], reference)[0])
-                    row["psnr"] = float(per_image_psnr(denoised[k : k + 1], reference)[0])
-                write_native(output / f"{path.stem}.png" if dtype == np.uint8 else output / path.name,
-                             denoised[k].detach().numpy().transpose(1, 2, 0), dtype)  # fmt: skip
+                    row.update(scores(noisy[k], denoised[k], clean[path.stem], channels))
                 rows.append(row)
             bar.update(len(group))
     print_table(rows, file=sys.stdout)
     return rows
 
 
-def same_size_groups(paths: list[Path], size: int):
+def scores(noisy: torch.Tensor, denoised: torch.Tensor, reference_path: Path, channels: int) -> dict:
+    """PSNR of the noisy and the denoised image against a clean reference of the same size."""
+    reference = torch.from_numpy(read_image(reference_path, channels).transpose(2, 0, 1))
+    if reference.shape != noisy.shape:
+        return {"note": f"reference {reference_path} is {tuple(reference.shape[1:])}, the image "
+                        f"{tuple(noisy.shape[1:])}: no PSNR"}  # fmt: skip
+    return {
+        "noisy_psnr": float(per_image_psnr(noisy[None], reference[None])[0]),
+        "psnr": float(per_image_psnr(denoised[None], reference[None])[0]),
+    }
+
+
+def same_size_groups(paths: list[Path], size: int, rows: list[dict]):
     """Consecutive inputs of the same shape, read, in groups of at most ``size``:
-    lists of (path, image, dtype, channels)."""
+    lists of (path, image, dtype, channels). An unreadable file is added to ``rows`` as a failure and
+    skipped."""
     group: list = []
     for path in paths:
-        image, dtype, channels = read_native(path)
+        try:
+            image, dtype, channels = read_native(path)
+        except (ImageReadError, OSError, ValueError) as error:
+            rows.append({"image": path.name, "error": str(error)})
+            continue
         if group and (len(group) == size or group[0][1].shape != image.shape):
             yield group
             group = []
@@ -169,16 +263,22 @@ def same_size_groups(paths: list[Path], size: int):
 
 
 def print_table(rows: list[dict], file) -> None:
-    with_psnr = any("psnr" in row for row in rows)
+    done = [row for row in rows if "error" not in row]
+    with_psnr = any("psnr" in row for row in done)
     header = f"{'image':<32} {'seconds':>8} {'noise sigma':>18}"
     header += f" {'noisy dB':>9} {'denoised dB':>12}" if with_psnr else ""
     print(header, file=file)
-    for row in rows:
+    for row in done:
         line = f"{row['image']:<32} {row['seconds']:>8.1f} {row['sigma']:>7.2f} ({row['sigma_source']:>9})"
         if with_psnr:
             line += f" {row.get('noisy_psnr', float('nan')):>9.2f} {row.get('psnr', float('nan')):>12.2f}"
-        print(line, file=file)
+        print(line + (f"  ({row['note']})" if "note" in row else ""), file=file)
+    failed = [row for row in rows if "error" in row]
+    if failed:
+        print(f"\n{len(failed)} of {len(rows)} images failed and were not written:", file=file)
+        for row in failed:
+            print(f"  {row['error']}", file=file)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(1 if any("error" in row for row in main()) else 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import imageio.v3 as iio
 import numpy as np
 
@@ -52,18 +53,49 @@ def to_channels(image: np.ndarray, channels: int) -> np.ndarray:
     raise ValueError(f"cannot convert an image with {image.shape[-1]} channels to {channels}")
 
 
-def read_image(path: str | Path, channels: int) -> np.ndarray:
-    """Read a PNG/JPEG/TIFF/BMP (8- or 16-bit) as float32 [H, W, channels] in [0, 1]."""
+def read_raw(path: str | Path) -> np.ndarray:
+    """An image file's samples as stored ([H, W] or [H, W, C], 8/16-bit or float), RGB order. PNGs are
+    decoded by OpenCV, which keeps 16-bit RGB (imageio's Pillow plugin reduces it to 8 bits)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Image file '{path}' does not exist. Check the path, or remove it from the list.")
     try:
-        image = iio.imread(path)
-    except Exception as error:  # imageio raises many types for undecodable files
+        if path.suffix.lower() == ".png":
+            image = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+            if image is None:
+                raise ValueError("OpenCV could not decode it")
+            if image.ndim == 3 and image.shape[-1] in (3, 4):  # BGR(A) -> RGB(A)
+                image = image[..., [2, 1, 0, *range(3, image.shape[-1])]]
+        else:
+            image = iio.imread(path)
+    except Exception as error:  # the decoders raise many types for undecodable files
         raise ImageReadError.of(path, error) from error
     if image.ndim == 3 and image.shape[0] in (1, 3, 4) and image.shape[-1] not in (1, 3, 4):
         image = np.moveaxis(image, 0, -1)  # channel-first TIFF
-    return to_channels(to_float(image), channels)
+    return np.ascontiguousarray(image)
+
+
+def write_raw(path: str | Path, image: np.ndarray) -> None:
+    """Write samples as they are (8/16-bit PNG or TIFF, float TIFF), without loss; the inverse of
+    ``read_raw``. 16-bit RGB PNGs go through OpenCV (Pillow cannot write them)."""
+    path = Path(path)
+    image = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
+    if path.suffix.lower() == ".png":
+        if image.dtype not in (np.uint8, np.uint16):
+            raise ValueError(f"PNG holds 8- or 16-bit integers, not {image.dtype}: write '{path.stem}.tif' instead")
+        if image.ndim == 3 and image.shape[-1] in (3, 4):
+            image = image[..., [2, 1, 0, *range(3, image.shape[-1])]]
+        ok, encoded = cv2.imencode(".png", np.ascontiguousarray(image))
+        if not ok:
+            raise OSError(f"Could not encode '{path}' as PNG")
+        encoded.tofile(path)
+    else:
+        iio.imwrite(path, image)
+
+
+def read_image(path: str | Path, channels: int) -> np.ndarray:
+    """Read a PNG/JPEG/TIFF/BMP (8- or 16-bit, or float TIFF) as float32 [H, W, channels] in [0, 1]."""
+    return to_channels(to_float(read_raw(path)), channels)
 
 
 def list_images(folder: str | Path, what: str = "image folder") -> list[Path]:

@@ -42,7 +42,7 @@ def test_n2s_denoises_a_folder_keeping_bit_depth_and_mode(noisy_pair, tmp_path: 
 
 
 def test_missing_input_is_a_clear_error(tmp_path: Path):
-    with pytest.raises(FileNotFoundError, match="neither an image"):
+    with pytest.raises(FileNotFoundError, match="does not exist: check the path"):
         main(["--method", "n2s", str(tmp_path / "nope.png"), "--output", str(tmp_path / "out")])
 
 
