@@ -38,14 +38,14 @@ def main() -> None:
             seconds = time.perf_counter() - start
             with (Path(root) / "test_results.csv").open() as handle:
                 rows = list(csv.DictReader(handle))
-        name = "device" if on_device else "per_sample"
+        name = "on_device" if on_device else "per_sample"
         record[name] = {
             "steps": cli.trainer.global_step, "seconds": round(seconds, 1), "test_images": len(rows),
             "psnr": round(sum(float(r["psnr"]) for r in rows) / len(rows), 3),
             "noisy_psnr": round(sum(float(r["noisy_psnr"]) for r in rows) / len(rows), 3),
         }  # fmt: skip
         print(name, record[name], flush=True)
-    record["psnr_device_minus_per_sample"] = round(record["device"]["psnr"] - record["per_sample"]["psnr"], 3)
+    record["psnr_device_minus_per_sample"] = round(record["on_device"]["psnr"] - record["per_sample"]["psnr"], 3)
     append_records(args.output, [record])
 
 

@@ -61,9 +61,11 @@ def section() -> str:
             f"{r['ssim']:.3f} | {r['published_psnr']} dB | `{r['commit']}` |"
         )
     for r in _load("batch_paths_psnr"):
-        lines += ["", f"Device-made vs per-sample batches, same recipe and steps (`{r['command']}`, {r['device']}): "
-                  f"{r['per_sample']['psnr']:.2f} dB per-sample, {r['device']['psnr']:.2f} dB device-made "
-                  f"({r['psnr_device_minus_per_sample']:+.2f} dB) after {r['device']['steps']} steps."]  # fmt: skip
+        lines += ["", f"Device-made vs per-sample batches, same recipe and steps (`{r['command'].strip()}`, "
+                  f"{r['device']}, `{r['config']}`, test on its 2 images): "
+                  f"{r['per_sample']['psnr']:.2f} dB per-sample, "
+                  f"{r['on_device']['psnr']:.2f} dB device-made ({r['psnr_device_minus_per_sample']:+.2f} dB) after "
+                  f"{r['on_device']['steps']} steps."]  # fmt: skip
     lines.append(END)
     return "\n".join(lines)
 
