@@ -114,9 +114,20 @@ def denoiser_from_args(args):
     exactly as it would be alone). Only inr uses the noise level (its stopping rule)."""
     if args.ckpt:
         from lightning_modules.loading import load_method
+        from networks.tiling import denoise_tiled, receptive_radius, with_flips_and_rotations
 
-        model = load_method(args.ckpt).eval()
-        return lambda noisy, sigmas: denoise_channels(model, noisy, args.ckpt).clamp(0, 1)
+        model = load_method(args.ckpt).eval().to(args.device)
+        single = lambda noisy: denoise_channels(model, noisy, args.ckpt)  # noqa: E731
+        passes = with_flips_and_rotations(single) if args.tta else single
+        tile = 512 if args.tile is None else args.tile
+        if not tile:
+            return lambda noisy, sigmas: passes(noisy).clamp(0, 1)
+        first = next((m for m in model.network.modules() if isinstance(m, torch.nn.Conv2d)), None)
+        margin = receptive_radius(single, first.in_channels if first is not None else 1, device=args.device)
+        if tile < 2 * margin + 48:
+            raise SystemExit(f"--tile {tile} is too small for this network, whose output at a pixel depends "
+                             f"on {margin} pixels around it: use --tile {2 * margin + 48} or more")  # fmt: skip
+        return lambda noisy, sigmas: denoise_tiled(passes, noisy, tile=tile, margin=margin).clamp(0, 1)
     if args.method == "n2s":
         from zero_shot.noise2self import fit_noise2self
 
@@ -185,6 +196,18 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--overwrite", action="store_true", help="replace earlier results in --output")
     parser.add_argument(
+        "--device", default="auto", help="where to denoise: auto (CUDA when present, else cpu), cpu, cuda, cuda:1, ..."
+    )
+    parser.add_argument(
+        "--tile", type=int, default=None,
+        help="with --ckpt: denoise images larger than this in tiles of this size (overlapping by the network's "
+             "receptive field, blended), so memory stays bounded; default 512, 0 = whole images",
+    )  # fmt: skip
+    parser.add_argument(
+        "--tta", action="store_true",
+        help="with --ckpt: average the 8 flips/rotations of each image (8x the time; a blind spot stays blind)",
+    )  # fmt: skip
+    parser.add_argument(
         "--precision", choices=("32", "bf16-mixed"), default="32",
         help="zsn2n on a CPU: bf16-mixed runs the 48->48 convolution in bfloat16 (faster on CPUs with bfloat16 units)",
     )  # fmt: skip
@@ -192,6 +215,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
         "--sigma", type=float, help="noise std on the 8-bit scale (used by inr's stop); estimated when omitted"
     )
     args = parser.parse_args(argv)
+    args.device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    if args.method and (args.tta or args.tile is not None):
+        parser.error("--tta and --tile apply to a trained checkpoint (--ckpt); zero-shot methods fit each whole image")
     if args.precision != "32" and args.method != "zsn2n":
         parser.error(f"--precision {args.precision} is only for --method zsn2n")
     if args.sigma is not None and args.method != "inr":
@@ -205,7 +231,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     check_outputs(inputs, names, output, args.overwrite)
     output.mkdir(parents=True, exist_ok=True)
     denoise = denoiser_from_args(args)
-    group_size = torch.get_num_threads() if args.method == "zsn2n" else 1
+    # same-sized images go through together: ZS-N2N's fits side by side, a checkpoint's passes on a GPU
+    group_size = torch.get_num_threads() if args.method == "zsn2n" else (8 if args.device != "cpu" else 1)
     rows: list[dict] = []
     with tqdm(total=len(inputs), desc="Denoising", unit="image") as bar:
         for group in same_size_groups(inputs, group_size, rows):
@@ -214,7 +241,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 levels = [noise_level(image, args.sigma, needed=args.method == "inr") for image in noisy]
                 started = time.perf_counter()
                 with torch.inference_mode(args.ckpt is not None):
-                    denoised = denoise(noisy, [sigma / 255 for sigma, _ in levels])
+                    denoised = denoise(noisy.to(args.device), [sigma / 255 for sigma, _ in levels]).cpu()
             except ValueError as error:  # one sentence naming the file; the other images go on
                 rows += [{"image": path.name, "error": f"{path}: {error}"} for path, *_ in group]
                 bar.update(len(group))
