@@ -27,6 +27,7 @@ from lightning_modules.functional import per_image_psnr, per_image_ssim
 from lightning_modules.inference import evaluation_copy
 from lightning_modules.nonfinite import NonFiniteGuard
 from networks.cpu_features import warn_if_bfloat16_is_emulated
+from networks.tiling import denoise_tiled, receptive_radius
 
 Batch = dict[str, Tensor]
 SCORES = ("psnr", "ssim", "noisy_psnr", "noisy_ssim")
@@ -62,6 +63,9 @@ class DenoisingModule(pl.LightningModule):
         theirs; weights, epoch and step are restored as usual. The way to resume after a non-finite loss
         with a lower learning rate: ``--ckpt_path last --model.init_args.fresh_optimizer true
         --model.init_args.optimizer.init_args.lr <lower>``.
+    predict_tile: ``train.py predict`` denoises images larger than this in tiles of this size, overlapping
+        by the method's receptive radius and blended (``networks.tiling``): bounded memory for any image
+        size, the same result as one pass. ``None`` passes whole images.
     nan_check_every_n_steps: how often a non-finite training loss is looked for on the host. On a CPU
         every step (it costs nothing there); on an accelerator the check would stall the device queue
         every step, so the first non-finite step is recorded on the device and read every n steps, at
@@ -85,6 +89,7 @@ class DenoisingModule(pl.LightningModule):
         channels_last: bool = False,
         compile_network: bool = False,
         fresh_optimizer: bool = False,
+        predict_tile: int | None = None,
         nan_check_every_n_steps: int = 50,
     ) -> None:
         super().__init__()
@@ -109,6 +114,8 @@ class DenoisingModule(pl.LightningModule):
         self.channels_last = channels_last
         self.compile_network = compile_network
         self.fresh_optimizer = fresh_optimizer
+        self.predict_tile = predict_tile
+        self._predict_margin: int | None = None
         self._fresh_states: list[tuple[object, dict]] = []
         self.nan_guard = NonFiniteGuard(nan_check_every_n_steps)
         self._evaluation_network: nn.Module | None = None
@@ -321,7 +328,16 @@ class DenoisingModule(pl.LightningModule):
             self.test_rows.append({"image": name, **{k: float(v[i]) for k, v in values.items()}})
 
     def predict_step(self, batch: Batch, batch_idx: int) -> Tensor:
-        return self.denoise(batch["noisy"], self.step_generator("test", batch_idx), batch).clamp(0, 1)
+        generator = self.step_generator("test", batch_idx)
+        if self.predict_tile is None:
+            return self.denoise(batch["noisy"], generator, batch).clamp(0, 1)
+        noisy = batch["noisy"]
+        if self._predict_margin is None:  # measured once, by autograd (networks.tiling.receptive_radius)
+            with torch.inference_mode(False):
+                self._predict_margin = receptive_radius(self.denoise, noisy.shape[1], device=noisy.device)
+        per_image = {k: v for k, v in batch.items() if k in ("sigma", "lam")}
+        denoise = lambda tile: self.denoise(tile, generator, per_image)  # noqa: E731
+        return denoise_tiled(denoise, noisy, tile=self.predict_tile, margin=self._predict_margin).clamp(0, 1)
 
     # ---- the evaluation copy for test and predict ---------------------------------------------
     def _build_evaluation_network(self) -> None:

@@ -71,3 +71,22 @@ def test_denoise_py_tiles_a_checkpoint_like_the_whole_image(image_folder: Path, 
         outputs[name] = iio.imread(tmp_path / name / "big.png").astype(int)
     assert np.abs(outputs["whole"] - outputs["tiled"]).max() <= 1  # 8-bit rounding at most
     assert outputs["tta"].shape == outputs["whole"].shape and not np.array_equal(outputs["tta"], outputs["whole"])
+
+
+def test_train_py_predict_tiles_like_whole_images(tmp_path: Path):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(6):  # larger than a 96-pixel tile: predict cuts each into several tiles
+        iio.imwrite(folder / f"img{i}.png", smooth_image(np.random.default_rng(i), 130, 150))
+    args = folder_args(folder, tmp_path, "--model", "lightning_modules.Noise2Noise", *TINY_UNET)
+    train(["fit", *args, "--trainer.max_epochs", "1"])
+    checkpoint = str(tmp_path / "checkpoints" / "last.ckpt")
+    writer = ["--trainer.callbacks+", "callbacks.DenoisedImageWriter"]
+    whole = train(["predict", *args, "--ckpt_path", checkpoint])
+    tiled = train(["predict", *args, "--ckpt_path", checkpoint, "--model.init_args.predict_tile", "96", *writer,
+                   "--trainer.callbacks.output_dir", str(tmp_path / "tiled")])  # fmt: skip
+    assert tiled.model._predict_margin is not None and whole.model._predict_margin is None
+    for name in ("img4.png", "img5.png"):
+        a = iio.imread(tmp_path / "predictions" / name).astype(int)
+        b = iio.imread(tmp_path / "tiled" / name).astype(int)
+        assert np.abs(a - b).max() <= 1
