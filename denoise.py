@@ -167,15 +167,26 @@ def denoise_channels(model, noisy: torch.Tensor, checkpoint: str) -> torch.Tenso
     )
 
 
+# the estimator holds every 7x7 patch of the image: for a level only shown, the centre of a large
+# image is enough, and keeps memory bounded (a 4096x4096 RGB image would need about 10 GB)
+SHOWN_LEVEL_CROP = 512
+
+
 def noise_level(image: torch.Tensor, given: float | None, needed: bool) -> tuple[float, str]:
     """The noise std of one image [C, H, W] on the 8-bit scale, and where it came from. An image too
-    small to estimate it from is an error only where the method ``needed`` the level."""
+    small to estimate it from is an error only where the method ``needed`` the level; where it is only
+    shown, it is estimated on the image's centre ``SHOWN_LEVEL_CROP`` pixels square."""
     if given is not None:
         return given, "given"
     from noise.estimation import estimate_sigma
 
+    source = "estimated"
+    height, width = image.shape[-2:]
+    if not needed and max(height, width) > SHOWN_LEVEL_CROP:
+        top, left = max(0, (height - SHOWN_LEVEL_CROP) // 2), max(0, (width - SHOWN_LEVEL_CROP) // 2)
+        image, source = image[:, top : top + SHOWN_LEVEL_CROP, left : left + SHOWN_LEVEL_CROP], "centre"
     try:
-        return estimate_sigma(image) * 255, "estimated"
+        return estimate_sigma(image) * 255, source
     except ValueError as error:
         if needed:
             raise ValueError(f"{error}; give the noise level with --sigma") from error
