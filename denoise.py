@@ -170,6 +170,10 @@ def denoise_channels(model, noisy: torch.Tensor, checkpoint: str) -> torch.Tenso
 # the estimator holds every 7x7 patch of the image: for a level only shown, the centre of a large
 # image is enough, and keeps memory bounded (a 4096x4096 RGB image would need about 10 GB)
 SHOWN_LEVEL_CROP = 512
+# more pixels than this at 0 or full scale: the noise there was cut off, and the estimate reads low
+# (BSD68, Gaussian noise clipped to 8 bits: 95 / 94 / 93 / 88% of sigma = 5 / 15 / 25 / 50,
+# benchmarks/results/noise_estimation_clipped.json)
+CLIPPED_FRACTION = 0.01
 
 
 def noise_level(image: torch.Tensor, given: float | None, needed: bool) -> tuple[float, str]:
@@ -185,6 +189,9 @@ def noise_level(image: torch.Tensor, given: float | None, needed: bool) -> tuple
     if not needed and max(height, width) > SHOWN_LEVEL_CROP:
         top, left = max(0, (height - SHOWN_LEVEL_CROP) // 2), max(0, (width - SHOWN_LEVEL_CROP) // 2)
         image, source = image[:, top : top + SHOWN_LEVEL_CROP, left : left + SHOWN_LEVEL_CROP], "centre"
+    clipped = float(((image == 0) | (image == 1)).float().mean())
+    if clipped > CLIPPED_FRACTION:
+        source = "clipped"  # cut-off noise reads low: see the table's footnote
     try:
         return estimate_sigma(image) * 255, source
     except ValueError as error:
@@ -198,7 +205,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("inputs", nargs="+", help="noisy images and/or folders of images")
     parser.add_argument("--output", required=True, help="folder for the denoised images")
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--method", choices=METHODS, help="zero-shot method fitted to each image")
+    source.add_argument(
+        "--method", choices=METHODS,
+        help="zero-shot method fitted to each image; slow on a CPU, measured on a 2-core one at the default "
+             "iterations (benchmarks/results): n2s about 1 hour per megapixel, zsn2n about 1 hour (35 min with "
+             "--precision bf16-mixed where the CPU has bfloat16 units), inr about 2.4 hours",
+    )  # fmt: skip
     source.add_argument("--ckpt", help="a trained checkpoint (.ckpt) of any method")
     parser.add_argument("--clean", nargs="+", help="clean references (images or folders), matched by file name")
     parser.add_argument(
@@ -311,6 +323,10 @@ def print_table(rows: list[dict], file) -> None:
         if with_psnr:
             line += f" {row.get('noisy_psnr', float('nan')):>9.2f} {row.get('psnr', float('nan')):>12.2f}"
         print(line + (f"  ({row['note']})" if "note" in row else ""), file=file)
+    if any(row.get("sigma_source") == "clipped" for row in done):
+        print(f"clipped: more than {CLIPPED_FRACTION:.0%} of the image's pixels sit at 0 or full scale, where the "
+              "noise was cut off, so the level shown is a lower bound (on BSD68 with 8-bit clipping: 88-95% of "
+              "the true sigma); give --sigma where it matters (inr stops on it).", file=file)  # fmt: skip
     failed = [row for row in rows if "error" in row]
     if failed:
         print(f"\n{len(failed)} of {len(rows)} images failed and were not written:", file=file)
