@@ -35,6 +35,7 @@ from datamodules.image_io import (
     write_raw,
 )
 from lightning_modules.functional import per_image_psnr
+from networks.channels import input_channels
 
 METHODS = ("n2s", "zsn2n", "inr")
 
@@ -122,8 +123,7 @@ def denoiser_from_args(args):
         tile = 512 if args.tile is None else args.tile
         if not tile:
             return lambda noisy, sigmas: passes(noisy).clamp(0, 1)
-        first = next((m for m in model.network.modules() if isinstance(m, torch.nn.Conv2d)), None)
-        margin = receptive_radius(single, first.in_channels if first is not None else 1, device=args.device)
+        margin = receptive_radius(single, input_channels(model.network) or 1, device=args.device)
         if tile < 2 * margin + 48:
             raise SystemExit(f"--tile {tile} is too small for this network, whose output at a pixel depends "
                              f"on {margin} pixels around it: use --tile {2 * margin + 48} or more")  # fmt: skip
@@ -154,8 +154,7 @@ def denoiser_from_args(args):
 def denoise_channels(model, noisy: torch.Tensor, checkpoint: str) -> torch.Tensor:
     """The checkpoint's denoiser on ``noisy`` [B, C, H, W]; a gray model denoises an RGB image channel by
     channel, and any other channel mismatch is one sentence saying what to use."""
-    first = next((m for m in model.network.modules() if isinstance(m, torch.nn.Conv2d)), None)
-    takes = first.in_channels if first is not None else noisy.shape[1]
+    takes = input_channels(model.network) or noisy.shape[1]
     if noisy.shape[1] == takes:
         return model.denoise(noisy)
     if takes == 1:

@@ -26,6 +26,7 @@ from datamodules.seeding import TEST, TRAIN, VAL, derive_seed
 from lightning_modules.functional import per_image_psnr, per_image_ssim
 from lightning_modules.inference import evaluation_copy
 from lightning_modules.nonfinite import NonFiniteGuard
+from networks.channels import input_channels
 from networks.cpu_features import warn_if_bfloat16_is_emulated
 from networks.tiling import denoise_tiled, receptive_radius
 
@@ -201,8 +202,7 @@ class DenoisingModule(pl.LightningModule):
         if noisy is None or noisy.dim() != 4:
             return
         if self._network_channels is None:
-            first = next((m for m in self.network.modules() if isinstance(m, nn.Conv2d)), None)
-            self._network_channels = first.in_channels if first is not None else -1
+            self._network_channels = input_channels(self.network) or -1
         if self._network_channels > 0 and noisy.shape[1] != self._network_channels:
             raise ValueError(
                 f"The data has {noisy.shape[1]} channel(s) but the network takes {self._network_channels}: set "
