@@ -159,6 +159,11 @@ class DenoisingModule(pl.LightningModule):
     def forward(self, noisy: Tensor) -> Tensor:
         return self.denoise(noisy)
 
+    def exported_network(self) -> tuple[nn.Module, str]:
+        """What ``export.py`` writes (a plain module of ``networks``) and one sentence on what its output
+        is; by default the network, whose one pass is this method's denoiser."""
+        return self.network, "the denoised image: this method's inference is one pass of the network"
+
     # ---- randomness of the method itself (masks, recorruption) -----------------------------
     def step_generator(self, stage: str, batch_idx: int, stream: int = 0) -> torch.Generator:
         """A generator on the model's device, seeded by (seed, stage, rank, step): training draws are

@@ -123,6 +123,12 @@ class BlindSpot(DenoisingModule):
         mean, prior_cov = self.prior(noisy)
         return posterior_mean(noisy, mean, prior_cov, self.noise_covariance(noisy, mean, batch)), mean
 
+    def exported_network(self) -> tuple[nn.Module, str]:
+        return self.network, (
+            "the prior's mean (the first C channels; inference: prior) and its covariance parameters; the "
+            "paper's posterior mean combines them with the noise level (lightning_modules/bayesian.py)"
+        )
+
     def denoise(self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None) -> Tensor:
         if self.inference == "prior":
             return self.prior(noisy)[0]

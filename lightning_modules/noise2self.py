@@ -62,6 +62,14 @@ class Noise2Self(DenoisingModule):
         phase = int(torch.randint(self.mask_width**2, (), generator=generator, device=generator.device))
         return self.masked_loss(batch["noisy"], phase)
 
+    def exported_network(self) -> tuple[nn.Module, str]:
+        if self.inference == "j_invariant":
+            return self.network, (
+                f"one pass of the network; this method's inference (j_invariant) reassembles {self.mask_width**2} "
+                "passes, each on the image with one grid phase masked (lightning_modules/masking.py)"
+            )
+        return super().exported_network()
+
     def denoise(self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None) -> Tensor:
         if self.inference == "j_invariant":
             return j_invariant_reconstruction(self.inference_network(), noisy, self.mask_width, self.replacement)

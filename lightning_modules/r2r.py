@@ -109,6 +109,14 @@ class R2R(DenoisingModule):
             return self.val_inference
         return self.inference
 
+    def exported_network(self) -> tuple[nn.Module, str]:
+        if self.inference == "single":
+            return self.network, "the denoised image: one pass on the noisy image (inference: single)"
+        return self.network, (
+            f"one pass of the network; the paper's inference (Eq. 9) averages it over K = {self.mc_samples} "
+            f"recorrupted copies y + alpha * z, z ~ N(0, sigma^2), alpha = {self.alpha} (lightning_modules/r2r.py)"
+        )
+
     def denoise(self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None) -> Tensor:
         network = self.inference_network()
         if self._inference_mode() == "single":

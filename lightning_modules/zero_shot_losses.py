@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from lightning_modules.base import Batch, DenoisingModule
 from lightning_modules.downsampling import neighbour_subsample, subsample_like
+from networks.residual import SubtractPredictedNoise
 
 
 class ZeroShotN2N(DenoisingModule):
@@ -24,6 +25,9 @@ class ZeroShotN2N(DenoisingModule):
 
     def denoise(self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None) -> Tensor:
         return noisy - self.network(noisy)
+
+    def exported_network(self) -> tuple[nn.Module, str]:
+        return SubtractPredictedNoise(self.network), "the denoised image y - f(y) (the network f predicts the noise)"
 
 
 class Neighbor2Neighbor(DenoisingModule):

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 def shift_down(x: Tensor, rows: int = 1) -> Tensor:
     """Move the content ``rows`` rows down: pad the top, crop the bottom."""
-    return F.pad(x, (0, 0, rows, 0))[..., : x.shape[-2], :]
+    return F.pad(x, [0, 0, rows, 0])[..., : x.shape[-2], :]
 
 
 class ShiftedConv2d(nn.Conv2d):
@@ -37,8 +37,9 @@ class ShiftedConv2d(nn.Conv2d):
 
     def forward(self, x: Tensor) -> Tensor:
         if self.shift:  # pad the top, convolve 'same', crop the bottom: rows <= r reach row r
-            return super().forward(F.pad(x, (0, 0, self.shift, 0)))[..., : x.shape[-2], :]
-        return super().forward(x)
+            shifted = self._conv_forward(F.pad(x, [0, 0, self.shift, 0]), self.weight, self.bias)
+            return shifted[..., : x.shape[-2], :]
+        return self._conv_forward(x, self.weight, self.bias)
 
 
 class BlindSpotUNet(nn.Module):
@@ -53,6 +54,7 @@ class BlindSpotUNet(nn.Module):
     ) -> None:
         super().__init__()
         self.depth = depth
+        self.multiple = 2**depth
         self.blindspot = blindspot
 
         def conv(c_in: int, c_out: int, k: int = 3) -> ShiftedConv2d:
@@ -86,20 +88,20 @@ class BlindSpotUNet(nn.Module):
             skips.append(n)
         n = F.leaky_relu(self.bottleneck(n), 0.1)
         skips.pop()  # the deepest pooled map is the bottleneck's input, not a skip
-        for first, second in self.decoders:
+        for convolutions in self.decoders:  # (first, second); indexed, as TorchScript needs (export.py)
             n = torch.cat([F.interpolate(n, scale_factor=2.0, mode="nearest"), skips.pop()], dim=1)
-            n = F.leaky_relu(second(F.leaky_relu(first(n), 0.1)), 0.1)
+            n = F.leaky_relu(convolutions[1](F.leaky_relu(convolutions[0](n), 0.1)), 0.1)
         return shift_down(n) if self.blindspot else n
 
     def forward(self, x: Tensor) -> Tensor:
-        batch, _, height, width = x.shape
-        multiple = 2**self.depth
+        height, width = x.shape[-2:]
         side = max(height, width)
-        side += (-side) % multiple  # square, so the 90-degree rotations stack on the batch axis
-        x = F.pad(x, (0, side - width, 0, side - height))
+        side += (-side) % self.multiple  # square, so the 90-degree rotations stack on the batch axis
+        x = F.pad(x, [0, side - width, 0, side - height])
         rotated = torch.cat([torch.rot90(x, k, dims=(2, 3)) for k in range(4)], dim=0)
-        branches = self._half_plane(rotated).split(batch, dim=0)
-        n = torch.cat([torch.rot90(b, -k, dims=(2, 3)) for k, b in enumerate(branches)], dim=1)
+        # [rotation, batch, ...]: unflatten, not split(batch), keeps an exported graph's batch size free
+        branches = self._half_plane(rotated).unflatten(0, (4, -1))
+        n = torch.cat([torch.rot90(branches[k], -k, dims=(2, 3)) for k in range(4)], dim=1)
         for layer in self.mix:
             n = F.leaky_relu(layer(n), 0.1)
         return self.head(n)[..., :height, :width]

@@ -42,14 +42,14 @@ class MaxBlurPool(nn.Module):
 
 
 def pad_to_multiple(x: Tensor, multiple: int) -> tuple[Tensor, tuple[int, int]]:
-    """Reflect-pad bottom/right so H and W are multiples of ``multiple``; returns the original size."""
+    """Reflect-pad bottom/right so H and W are multiples of ``multiple``; returns the original size.
+    Padding by zero rows is a no-op, so there is no branch on it and an exported graph (export.py)
+    keeps every size dynamic."""
     h, w = x.shape[-2:]
     pad_h, pad_w = (-h) % multiple, (-w) % multiple
-    if pad_h or pad_w:
-        # reflect needs the pad to be smaller than the side; replicate covers tiny images
-        mode = "reflect" if pad_h < h and pad_w < w else "replicate"
-        x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
-    return x, (h, w)
+    # reflect needs the pad to be smaller than the side; replicate covers tiny images
+    mode = "reflect" if pad_h < h and pad_w < w else "replicate"
+    return F.pad(x, [0, pad_w, 0, pad_h], mode=mode), (h, w)
 
 
 class UNet(nn.Module):
@@ -76,6 +76,7 @@ class UNet(nn.Module):
         if residual and out_channels != in_channels:
             raise ValueError("residual UNet adds its input to the output: out_channels must equal in_channels")
         self.depth = depth
+        self.multiple = 2**depth
         self.residual = residual
         self.top_skip = top_skip
         widths = [width * 2**level for level in range(depth + 1)]
@@ -104,16 +105,21 @@ class UNet(nn.Module):
         self.head = nn.Conv2d(widths[0], out_channels, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        padded, (h, w) = pad_to_multiple(x, 2**self.depth)
-        skips = []
+        # TorchScript-compatible (export.py): plain zips of ModuleLists, skips taken by index
+        padded, (h, w) = pad_to_multiple(x, self.multiple)
+        skips: list[Tensor] = []
         out = padded
-        for encoder, pool in zip(self.encoders, self.pools, strict=True):
+        for encoder, pool in zip(self.encoders, self.pools):  # noqa: B905 (TorchScript has no strict=)
             out = encoder(out)
             skips.append(out)
             out = pool(out)
         out = self.bottleneck(out)
-        for level, (up, decoder, skip) in enumerate(zip(self.upsamplers, self.decoders, reversed(skips), strict=True)):
-            top = level == self.depth - 1
-            out = decoder(up(out) if top and not self.top_skip else torch.cat([up(out), skip], dim=1))
+        level = 0
+        for up, decoder in zip(self.upsamplers, self.decoders):  # noqa: B905
+            out = up(out)
+            if level < self.depth - 1 or self.top_skip:
+                out = torch.cat([out, skips[self.depth - 1 - level]], dim=1)
+            out = decoder(out)
+            level += 1  # noqa: SIM113 (TorchScript cannot enumerate a zip of ModuleLists)
         out = self.head(out)[..., :h, :w]
         return x + out if self.residual else out
