@@ -41,14 +41,19 @@ def example_input(network: nn.Module, channels: int, extra: int = 0) -> Tensor:
 
 
 def export_torchscript(network: nn.Module, path: Path) -> None:
-    inner = getattr(network, "network", network)
-    if getattr(inner, "fast_cpu", None) is not None:
-        raise ValueError("ZSN2NNet cannot be scripted yet: its forward holds the fast CPU path "
-                         "(networks/zsn2n_channels_last.py); export --formats safetensors instead")  # fmt: skip
+    """Script ``network`` and save it; a network whose code TorchScript cannot compile (ZSN2NNet, whose
+    forward holds the fast CPU path) is one sentence naming it and the compiler's first complaint."""
     with warnings.catch_warnings():  # torch.jit is deprecated in favour of torch.export, and still what C++ loads
         warnings.simplefilter("ignore", category=DeprecationWarning)
         warnings.simplefilter("ignore", category=FutureWarning)
-        torch.jit.save(torch.jit.script(network.eval()), str(path))
+        try:
+            scripted = torch.jit.script(network.eval())
+        except Exception as error:  # TorchScript's compiler raises several unrelated types
+            name = type(getattr(network, "network", network)).__name__  # the wrapped network, if wrapped
+            reason = str(error).strip().splitlines()[0]
+            raise ValueError(f"{name} cannot be scripted to TorchScript ({reason}); export it with --formats "
+                             "safetensors instead") from error  # fmt: skip
+        torch.jit.save(scripted, str(path))
 
 
 def export_onnx(network: nn.Module, path: Path, channels: int) -> None:

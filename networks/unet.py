@@ -105,7 +105,7 @@ class UNet(nn.Module):
         self.head = nn.Conv2d(widths[0], out_channels, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        # TorchScript-compatible (export.py): plain zips of ModuleLists, skips taken by index
+        # TorchScript-compatible (export.py): plain zips of ModuleLists, skips popped from a list
         padded, (h, w) = pad_to_multiple(x, self.multiple)
         skips: list[Tensor] = []
         out = padded
@@ -114,12 +114,11 @@ class UNet(nn.Module):
             skips.append(out)
             out = pool(out)
         out = self.bottleneck(out)
-        level = 0
         for up, decoder in zip(self.upsamplers, self.decoders):  # noqa: B905
             out = up(out)
-            if level < self.depth - 1 or self.top_skip:
-                out = torch.cat([out, skips[self.depth - 1 - level]], dim=1)
+            skip = skips.pop()  # deepest first; the last one is the full-resolution level's
+            if len(skips) > 0 or self.top_skip:
+                out = torch.cat([out, skip], dim=1)
             out = decoder(out)
-            level += 1  # noqa: SIM113 (TorchScript cannot enumerate a zip of ModuleLists)
         out = self.head(out)[..., :h, :w]
         return x + out if self.residual else out
