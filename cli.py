@@ -18,6 +18,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 from callbacks.checkpoint import LastEpochCheckpoint
 from callbacks.config_saver import SaveConfigBesideCheckpoints
 from callbacks.preemption import SIGTERM_EXIT_STATUS, AtomicCheckpointIO, PreemptionCheckpoint
+from config_stack import expand_stacks
 from datamodules.base import DenoisingDataModule
 from lightning_modules.base import DenoisingModule
 from lightning_modules.loading import read_checkpoint
@@ -204,8 +205,10 @@ class DenoisingCLI(LightningCLI):
         )
 
     def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
-        self._command_line = list(args) if args is not None else sys.argv[1:]
-        super().parse_arguments(parser, args)
+        args = expand_stacks(list(args) if args is not None else sys.argv[1:])
+        self._command_line = args
+        # not super(): it warns whenever a list is given while sys.argv is set, which is always the case here
+        self.config = parser.parse_args(args)
         subcommand = self.config.get("subcommand")
         if not subcommand:
             return

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from datamodules.image_io import (
+from core.image_io import (
     IMAGE_EXTENSIONS,
     ImageReadError,
     list_images,
@@ -34,7 +34,7 @@ from datamodules.image_io import (
     to_float,
     write_raw,
 )
-from lightning_modules.functional import per_image_psnr
+from core.metrics import per_image_psnr
 from networks.channels import input_channels
 
 METHODS = ("n2s", "zsn2n", "inr")

@@ -21,7 +21,7 @@ from skimage.util import img_as_float, random_noise
 
 from benchmarks.common import append_records, commit, device_name
 from classical.calibration import calibrate
-from lightning_modules.masking import j_invariant_reconstruction
+from core.masking import j_invariant_reconstruction
 from zero_shot.noise2self import fit_noise2self
 
 NL_MEANS_GRID = {

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from benchmarks.common import append_records, commit, device_name, shared_data
+from core.metrics import per_image_psnr
 from datamodules import BSD
-from lightning_modules.functional import per_image_psnr
 from zero_shot.inr import fit_inr
 
 

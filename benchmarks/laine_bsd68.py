@@ -16,9 +16,9 @@ import torch
 
 from benchmarks.common import append_records, commit, device_name, shared_data
 from cli import main
+from core.metrics import per_image_psnr, per_image_ssim
 from datamodules import BSD
 from lightning_modules import BlindSpot
-from lightning_modules.functional import per_image_psnr, per_image_ssim
 from noise import Gaussian
 
 

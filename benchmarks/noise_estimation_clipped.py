@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from benchmarks.common import append_records, commit, shared_data
-from datamodules.image_io import list_images, read_image
+from core.image_io import list_images, read_image
 from noise.estimation import estimate_sigma
 
 

@@ -115,8 +115,8 @@ def run_train_py(args, folder: Path, on_device: bool) -> float:
 
 def run_plain(args, folder: Path) -> float:
     """The loop a user would write: device-made batches, network, Adam, L2 to the second noisy draw."""
+    from core.image_io import list_images, read_image
     from datamodules.device_batches import DeviceBatches
-    from datamodules.image_io import list_images, read_image
     from noise import Gaussian
 
     path, options = NETWORKS[args.network]

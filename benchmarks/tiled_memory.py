@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import REPO, append_records, commit, device_name
-from datamodules.image_io import read_raw, write_raw
+from core.image_io import read_raw, write_raw
 
 
 def checkpoint(root: Path) -> Path:

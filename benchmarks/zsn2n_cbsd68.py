@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from benchmarks.common import append_records, commit, device_name, shared_data
-from lightning_modules.functional import per_image_psnr, per_image_ssim
+from core.metrics import per_image_psnr, per_image_ssim
 from networks.zsn2n import ZSN2NNet
 from zero_shot.zsn2n import fit, fit_many
 

@@ -13,7 +13,7 @@ import imageio.v3 as iio
 import numpy as np
 
 from classical.calibration import DENOISERS, calibrate
-from datamodules.image_io import read_image
+from core.image_io import read_image
 
 
 def parse_param(text: str) -> tuple[str, list]:

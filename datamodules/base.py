@@ -9,15 +9,18 @@ from __future__ import annotations
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Literal
 
 import pytorch_lightning as pl
 import torch
 from jsonargparse import lazy_instance
 from torch.utils.data import DataLoader, Dataset
 
+from core.choices import check_choice
+from core.seeding import TEST, VAL
 from datamodules.datasets import EvalImageDataset, TrainPatchDataset
 from datamodules.device_batches import DeviceBatches
-from datamodules.seeding import TEST, VAL, EpochSampler
+from datamodules.epoch_sampler import EpochSampler
 from datamodules.sources import ImageFiles
 from noise.models import Gaussian, NoiseModel
 
@@ -50,7 +53,7 @@ class DenoisingDataModule(pl.LightningDataModule, ABC):
     def __init__(
         self,
         noise: NoiseModel | None = lazy_instance(Gaussian, sigma=25.0),
-        channels: int = 1,
+        channels: Literal[1, 3] = 1,
         patch_size: int = 64,
         patches_per_image: int = 16,
         batch_size: int = 16,
@@ -61,8 +64,7 @@ class DenoisingDataModule(pl.LightningDataModule, ABC):
         batches_on_device: bool = False,
     ) -> None:
         super().__init__()
-        if channels not in (1, 3):
-            raise ValueError(f"channels must be 1 (gray) or 3 (RGB), got {channels}")
+        check_choice("channels (1: gray, 3: RGB) value", channels, Literal[1, 3])
         if patch_size < 1 or patches_per_image < 1 or batch_size < 1 or eval_batch_size < 1:
             raise ValueError("patch_size, patches_per_image, batch_size and eval_batch_size must be positive")
         self.noise = noise

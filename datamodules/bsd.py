@@ -20,10 +20,12 @@ import shutil
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Literal, get_args
 
+from core.choices import check_choice
+from core.image_io import list_images
 from datamodules.base import DenoisingDataModule, Split
 from datamodules.download import DownloadError, download_unverified
-from datamodules.image_io import list_images
 from datamodules.sources import ImageFiles
 
 BSDS500_URL = "http://www.eecs.berkeley.edu/Research/Projects/CS/vision/grouping/BSR/BSR_bsds500.tgz"
@@ -101,7 +103,8 @@ CBSD68_IDS = (
     "351093",
 )
 GRAY_SETS = ("Train400", "BSD68", "Set12")
-SETS = ("Train400", "BSD68", "Set12", "CBSD68", "BSD300", "BSD400", "BSD432", "CBSD432")
+SetName = Literal["Train400", "BSD68", "Set12", "CBSD68", "BSD300", "BSD400", "BSD432", "CBSD432"]
+SETS = get_args(SetName)
 
 
 def read_manifest(path: Path) -> dict[str, str]:
@@ -127,9 +130,9 @@ class BSD(DenoisingDataModule):
     def __init__(
         self,
         root: str = "data",
-        train_set: str = "Train400",
-        val_set: str = "Set12",
-        test_set: str = "BSD68",
+        train_set: SetName = "Train400",
+        val_set: SetName = "Set12",
+        test_set: SetName = "BSD68",
         download: bool = False,
         bsds500_url: str = BSDS500_URL,
         bsds500_manifest: str = str(BSDS500_MANIFEST),
@@ -137,8 +140,7 @@ class BSD(DenoisingDataModule):
     ) -> None:
         super().__init__(**kwargs)
         for name in (train_set, val_set, test_set):
-            if name not in SETS:
-                raise ValueError(f"unknown BSD set {name!r}; choose one of {SETS}")
+            check_choice("BSD set", name, SetName)
             if name in GRAY_SETS and self.channels == 3:
                 raise ValueError(f"{name} is a gray set: use channels: 1, or a colour set ({', '.join(SETS[3:])})")
         self.root = Path(root)

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from datamodules.seeding import derive_generator, derive_seed
+from core.seeding import derive_generator, derive_seed
 from noise.models import NoiseModel
 
 

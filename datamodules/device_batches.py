@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from core.seeding import TRAIN, derive_seed
 from datamodules.datasets import warn_small_images
-from datamodules.seeding import TRAIN, derive_seed
 from noise.models import NoiseModel
 
 # separates these draws from the method's (step_generator) and the per-sample path's streams

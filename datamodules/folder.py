@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.image_io import list_images
 from datamodules.base import DenoisingDataModule, Split
-from datamodules.image_io import list_images
 from datamodules.sources import ImageFiles
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import imageio.v3 as iio
 import numpy as np
 
-from datamodules.image_io import ImageReadError, read_image
+from core.image_io import ImageReadError, read_image
 
 Item = np.ndarray | dict[str, np.ndarray]
 

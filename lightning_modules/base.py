@@ -14,6 +14,7 @@ import csv
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import pytorch_lightning as pl
 import torch
@@ -22,12 +23,13 @@ from pytorch_lightning.utilities import rank_zero_only
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
-from datamodules.seeding import TEST, TRAIN, VAL, derive_seed
-from lightning_modules.functional import per_image_psnr, per_image_ssim
-from lightning_modules.inference import evaluation_copy
+from core.choices import check_choice
+from core.metrics import per_image_psnr, per_image_ssim
+from core.seeding import TEST, TRAIN, VAL, derive_seed
 from lightning_modules.nonfinite import NonFiniteGuard
 from networks.channels import input_channels
 from networks.cpu_features import warn_if_bfloat16_is_emulated
+from networks.evaluation_copy import evaluation_copy
 from networks.tiling import denoise_tiled, receptive_radius
 
 Batch = dict[str, Tensor]
@@ -82,7 +84,7 @@ class DenoisingModule(pl.LightningModule):
         network: nn.Module,
         optimizer: OptimizerCallable = torch.optim.Adam,
         lr_scheduler: LRSchedulerCallable | None = None,
-        scheduler_interval: str = "epoch",
+        scheduler_interval: Literal["epoch", "step"] = "epoch",
         scheduler_monitor: str = "val/loss",
         results_csv: str = "test_results.csv",
         seed: int = 0,
@@ -94,8 +96,6 @@ class DenoisingModule(pl.LightningModule):
         nan_check_every_n_steps: int = 50,
     ) -> None:
         super().__init__()
-        if scheduler_interval not in ("epoch", "step"):
-            raise ValueError(f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
         if nan_check_every_n_steps < 1:
             raise ValueError(f"nan_check_every_n_steps must be >= 1, got {nan_check_every_n_steps}")
         # Through the CLI the hyperparameters are the config (class paths), which lets
@@ -107,7 +107,7 @@ class DenoisingModule(pl.LightningModule):
         self.network = network
         self.optimizer_factory = optimizer
         self.scheduler_factory = lr_scheduler
-        self.scheduler_interval = scheduler_interval
+        self.scheduler_interval = check_choice("scheduler_interval", scheduler_interval, Literal["epoch", "step"])
         self.scheduler_monitor = scheduler_monitor
         self.results_csv = results_csv
         self.seed = seed

@@ -17,13 +17,13 @@ recipe: 256x256 crops, batch 4, Adam (0.9, 0.99) at 3e-4 with the ramped cosine 
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
-from lightning_modules.base import Batch, DenoisingModule
-from lightning_modules.bayesian import (
-    COVARIANCES,
+from core.bayesian import (
+    Covariance,
     gaussian_nll,
     isotropic,
     per_pixel_diagonal,
@@ -31,9 +31,12 @@ from lightning_modules.bayesian import (
     prior_channels,
     split_prior,
 )
+from core.choices import check_choice
+from lightning_modules.base import Batch, DenoisingModule
 
-NOISE_KINDS = ("gaussian", "poisson")
-NOISE_LEVELS = ("known", "global", "per_image")
+NoiseKind = Literal["gaussian", "poisson"]
+NoiseLevel = Literal["known", "global", "per_image"]
+Inference = Literal["posterior", "prior"]
 
 
 class BlindSpot(DenoisingModule):
@@ -55,24 +58,20 @@ class BlindSpot(DenoisingModule):
     def __init__(
         self,
         network: nn.Module,
-        noise: str = "gaussian",
-        noise_level: str = "known",
+        noise: NoiseKind = "gaussian",
+        noise_level: NoiseLevel = "known",
         sigma: float | None = None,
         lam: float | None = None,
-        covariance: str = "full",
-        inference: str = "posterior",
+        covariance: Covariance = "full",
+        inference: Inference = "posterior",
         sigma_network: nn.Module | None = None,
         **kwargs,
     ) -> None:
         super().__init__(network, **kwargs)
-        if noise not in NOISE_KINDS:
-            raise ValueError(f"noise must be one of {NOISE_KINDS}, got {noise!r}")
-        if noise_level not in NOISE_LEVELS:
-            raise ValueError(f"noise_level must be one of {NOISE_LEVELS}, got {noise_level!r}")
-        if covariance not in COVARIANCES:
-            raise ValueError(f"covariance must be one of {COVARIANCES}, got {covariance!r}")
-        if inference not in ("posterior", "prior"):
-            raise ValueError(f"inference must be 'posterior' or 'prior', got {inference!r}")
+        check_choice("noise", noise, NoiseKind)
+        check_choice("noise_level", noise_level, NoiseLevel)
+        check_choice("covariance", covariance, Covariance)
+        check_choice("inference", inference, Inference)
         if noise_level == "per_image" and (sigma_network is None or noise != "gaussian"):
             raise ValueError("noise_level: per_image needs Gaussian noise and a sigma_network (networks.NoiseLevelNet)")
         self.noise = noise

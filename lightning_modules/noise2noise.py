@@ -11,8 +11,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from core.choices import check_choice
+from core.losses import PixelLoss, pixel_loss
 from lightning_modules.base import Batch, DenoisingModule
-from lightning_modules.functional import check_loss_name, pixel_loss
 
 
 class Noise2Noise(DenoisingModule):
@@ -23,11 +24,12 @@ class Noise2Noise(DenoisingModule):
         **kwargs: the ``DenoisingModule`` arguments (optimizer, scheduler, ...).
     """
 
+    target_key = "noisy2"
     required_keys = ("noisy2",)
 
-    def __init__(self, network: nn.Module, loss: str = "l2", **kwargs) -> None:
+    def __init__(self, network: nn.Module, loss: PixelLoss = "l2", **kwargs) -> None:
         super().__init__(network, **kwargs)
-        self.loss = check_loss_name(loss)
+        self.loss = check_choice("loss", loss, PixelLoss)
 
     def training_loss(self, batch: Batch, generator: torch.Generator | None = None) -> Tensor:
-        return pixel_loss(self.fit_network(batch["noisy"]), batch["noisy2"], self.loss)
+        return pixel_loss(self.fit_network(batch["noisy"]), batch[self.target_key], self.loss)

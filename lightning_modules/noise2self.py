@@ -13,13 +13,16 @@ default, usually a little better); ``j_invariant`` sums ``network(mask_i(y)) * m
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import Tensor, nn
 
+from core.choices import check_choice
+from core.masking import Replacement, grid_mask, j_invariant_reconstruction, mask_input, masked_mse
 from lightning_modules.base import Batch, DenoisingModule
-from lightning_modules.masking import REPLACEMENTS, grid_mask, j_invariant_reconstruction, mask_input, masked_mse
 
-INFERENCE = ("single", "j_invariant")
+Inference = Literal["single", "j_invariant"]
 
 
 class Noise2Self(DenoisingModule):
@@ -35,20 +38,16 @@ class Noise2Self(DenoisingModule):
         self,
         network: nn.Module,
         mask_width: int = 4,
-        replacement: str = "interpolate",
-        inference: str = "single",
+        replacement: Replacement = "interpolate",
+        inference: Inference = "single",
         **kwargs,
     ) -> None:
         super().__init__(network, **kwargs)
         if mask_width < 2:
             raise ValueError(f"mask_width must be >= 2, got {mask_width}")
-        if replacement not in REPLACEMENTS:
-            raise ValueError(f"replacement must be one of {REPLACEMENTS}, got {replacement!r}")
-        if inference not in INFERENCE:
-            raise ValueError(f"inference must be one of {INFERENCE}, got {inference!r}")
         self.mask_width = mask_width
-        self.replacement = replacement
-        self.inference = inference
+        self.replacement = check_choice("replacement", replacement, Replacement)
+        self.inference = check_choice("inference", inference, Inference)
 
     def masked_loss(self, noisy: Tensor, phase: int) -> Tensor:
         mask = grid_mask(*noisy.shape[-2:], self.mask_width, phase, noisy.device)

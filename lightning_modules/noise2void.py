@@ -19,8 +19,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from core.choices import check_choice
+from core.masking import masked_mse
+from core.n2v_manipulation import Replacement, n2v_manipulate
 from lightning_modules.base import Batch, DenoisingModule
-from lightning_modules.masking import masked_mse, n2v_manipulate
 
 
 class Noise2Void(DenoisingModule):
@@ -37,7 +39,7 @@ class Noise2Void(DenoisingModule):
         network: nn.Module,
         mask_fraction: float = 0.00198,
         radius: int = 2,
-        replacement: str = "uniform",
+        replacement: Replacement = "uniform",
         **kwargs,
     ) -> None:
         super().__init__(network, **kwargs)
@@ -45,11 +47,9 @@ class Noise2Void(DenoisingModule):
             raise ValueError(f"mask_fraction must be in (0, 1), got {mask_fraction}")
         if radius < 1:
             raise ValueError(f"radius must be >= 1, got {radius}")
-        if replacement not in ("uniform", "median"):
-            raise ValueError(f"replacement must be 'uniform' or 'median', got {replacement!r}")
         self.mask_fraction = mask_fraction
         self.radius = radius
-        self.replacement = replacement
+        self.replacement = check_choice("replacement", replacement, Replacement)
 
     def training_loss(self, batch: Batch, generator: torch.Generator) -> Tensor:
         noisy = batch["noisy"]

@@ -14,15 +14,18 @@ cheaper alternative.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import Tensor, nn
 
+from core.choices import check_choice
+from core.recorruption import recorrupt, signal_dependent_std
 from lightning_modules.base import Batch, DenoisingModule
-from lightning_modules.functional import recorrupt, signal_dependent_std
 from noise.estimation import estimate_heteroscedastic
 
-NOISE_KINDS = ("gaussian", "poisson", "poisson_gaussian", "heteroscedastic")
-INFERENCE = ("mc", "single")
+NoiseKind = Literal["gaussian", "poisson", "poisson_gaussian", "heteroscedastic"]
+Inference = Literal["mc", "single"]
 
 
 class R2R(DenoisingModule):
@@ -45,38 +48,32 @@ class R2R(DenoisingModule):
         self,
         network: nn.Module,
         alpha: float = 0.5,
-        noise: str = "gaussian",
+        noise: NoiseKind = "gaussian",
         sigma: float | None = None,
         lam: float | None = None,
         beta1: float | None = None,
         beta2: float | None = None,
-        inference: str = "mc",
+        inference: Inference = "mc",
         mc_samples: int = 50,
-        val_inference: str = "single",
+        val_inference: Inference = "single",
         **kwargs,
     ) -> None:
         super().__init__(network, **kwargs)
         if alpha <= 0:
             raise ValueError(f"alpha must be positive, got {alpha}")
-        if noise not in NOISE_KINDS:
-            raise ValueError(f"noise must be one of {NOISE_KINDS}, got {noise!r}")
-        if inference not in INFERENCE or val_inference not in INFERENCE:
-            raise ValueError(
-                f"inference and val_inference must be one of {INFERENCE}, got {inference!r}, {val_inference!r}"
-            )
         if mc_samples < 1:
             raise ValueError(f"mc_samples must be >= 1, got {mc_samples}")
         if (beta1 is None) != (beta2 is None):
             raise ValueError("give both beta1 and beta2, or neither (then they are estimated from each image)")
         self.alpha = alpha
-        self.noise = noise
+        self.noise = check_choice("noise", noise, NoiseKind)
         self.sigma = sigma
         self.lam = lam
         self.beta1 = beta1
         self.beta2 = beta2
-        self.inference = inference
+        self.inference = check_choice("inference", inference, Inference)
         self.mc_samples = mc_samples
-        self.val_inference = val_inference
+        self.val_inference = check_choice("val_inference", val_inference, Inference)
 
     def _per_image(self, batch: Batch | None, key: str, configured: float | None, scale: float, noisy: Tensor):
         return self.known_noise_parameter(batch, key, configured, scale, noisy).reshape(-1, 1, 1, 1)

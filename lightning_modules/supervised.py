@@ -3,26 +3,16 @@ self-supervised methods with the same network and data (as in Lehtinen et al. 20
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor, nn
-
-from lightning_modules.base import Batch, DenoisingModule
-from lightning_modules.functional import check_loss_name, pixel_loss
+from lightning_modules.noise2noise import Noise2Noise
 
 
-class Supervised(DenoisingModule):
-    """Loss ``|| f(y) - x ||`` between the network's output on the noisy input and the clean image.
+class Supervised(Noise2Noise):
+    """Noise2Noise's loss with the clean image as the target: ``|| f(y) - x ||``.
 
     Args:
         loss: ``l2`` (estimates the posterior mean) or ``l1`` (the median).
         **kwargs: the ``DenoisingModule`` arguments (optimizer, scheduler, ...).
     """
 
+    target_key = "clean"
     required_keys = ("clean",)
-
-    def __init__(self, network: nn.Module, loss: str = "l2", **kwargs) -> None:
-        super().__init__(network, **kwargs)
-        self.loss = check_loss_name(loss)
-
-    def training_loss(self, batch: Batch, generator: torch.Generator | None = None) -> Tensor:
-        return pixel_loss(self.fit_network(batch["noisy"]), batch["clean"], self.loss)

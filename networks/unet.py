@@ -12,9 +12,13 @@ think about divisibility.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from core.choices import check_choice
 
 
 def _double_conv(in_channels: int, out_channels: int, batch_norm: bool) -> nn.Sequential:
@@ -61,17 +65,15 @@ class UNet(nn.Module):
         width: int = 32,
         batch_norm: bool = False,
         residual: bool = False,
-        upsampling: str = "nearest",
-        pooling: str = "max",
+        upsampling: Literal["nearest", "transpose"] = "nearest",
+        pooling: Literal["max", "blur"] = "max",
         top_skip: bool = True,
     ) -> None:
         super().__init__()
         if depth < 1:
             raise ValueError(f"UNet depth must be >= 1, got {depth}")
-        if pooling not in ("max", "blur"):
-            raise ValueError(f"pooling must be 'max' or 'blur', got {pooling!r}")
-        if upsampling not in ("nearest", "transpose"):
-            raise ValueError(f"upsampling must be 'nearest' or 'transpose', got {upsampling!r}")
+        check_choice("pooling", pooling, Literal["max", "blur"])
+        check_choice("upsampling", upsampling, Literal["nearest", "transpose"])
         out_channels = in_channels if out_channels is None else out_channels
         if residual and out_channels != in_channels:
             raise ValueError("residual UNet adds its input to the output: out_channels must equal in_channels")

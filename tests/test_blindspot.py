@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from jsonargparse import ArgumentParser
 
+from config_stack import stacked_content
+from core.bayesian import gaussian_nll, isotropic, posterior_mean, prior_channels, split_prior
 from lightning_modules import BlindSpot
-from lightning_modules.bayesian import gaussian_nll, isotropic, posterior_mean, prior_channels, split_prior
 from lightning_modules.schedules import ramped_cosine_factor
 from networks import BlindSpotUNet, NoiseLevelNet
 
@@ -56,7 +56,7 @@ def test_any_input_size_comes_back_unchanged():
 @pytest.mark.parametrize("config", BLINDSPOT_CONFIGS, ids=lambda p: p.relative_to(REPO).as_posix())
 def test_every_shipped_blind_spot_config_builds_a_blind_network(config: Path):
     """The network exactly as a shipped config builds it (narrowed for speed) has the blind spot."""
-    network = yaml.safe_load(config.read_text())["model"]["init_args"]["network"]
+    network = stacked_content(config)["model"]["init_args"]["network"]
     parser = ArgumentParser()
     parser.add_argument("--network", type=torch.nn.Module)
     init = {**network["init_args"], "width": 8, "decoder_width": 8}

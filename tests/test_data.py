@@ -6,10 +6,11 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
+from core.image_io import ImageReadError, read_image
+from core.seeding import VAL
 from datamodules import ImageFolder, SampleImages
 from datamodules.datasets import EvalImageDataset, TrainPatchDataset
-from datamodules.image_io import ImageReadError, read_image
-from datamodules.seeding import VAL, EpochSampler
+from datamodules.epoch_sampler import EpochSampler
 from noise import Gaussian
 from tests.conftest import smooth_image
 

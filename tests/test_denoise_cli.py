@@ -57,7 +57,7 @@ def test_fit_keeps_the_model_with_the_lowest_held_out_loss():
 
 
 def test_zsn2n_fits_same_sized_images_together_each_as_it_would_be_alone(tmp_path: Path):
-    from datamodules.image_io import read_image
+    from core.image_io import read_image
     from zero_shot.zsn2n import fit
 
     rng = np.random.default_rng(3)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from cli import main as train
-from datamodules.image_io import read_raw, write_raw
+from core.image_io import read_raw, write_raw
 from denoise import main, output_names
 from tests.conftest import TINY_UNET, folder_args, smooth_image
 

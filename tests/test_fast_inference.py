@@ -9,8 +9,8 @@ from torch import nn
 
 from datamodules import ImageFolder
 from lightning_modules import R2R, Noise2Self
-from lightning_modules.inference import evaluation_copy
 from networks import DnCNN
+from networks.evaluation_copy import evaluation_copy
 
 
 def _dncnn_with_batch_statistics() -> DnCNN:

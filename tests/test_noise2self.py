@@ -3,8 +3,8 @@
 import pytest
 import torch
 
+from core.masking import grid_mask, interpolate, j_invariant_reconstruction, mask_input, masked_mse
 from lightning_modules import Noise2Self
-from lightning_modules.masking import grid_mask, interpolate, j_invariant_reconstruction, mask_input, masked_mse
 from networks import DnCNN, UNet
 
 

@@ -5,8 +5,9 @@ from unittest.mock import PropertyMock, patch
 import pytest
 import torch
 
+from core.masking import masked_mse
+from core.n2v_manipulation import n2v_manipulate, neighbour_offsets, stratified_coordinates
 from lightning_modules import Noise2Void
-from lightning_modules.masking import masked_mse, n2v_manipulate, neighbour_offsets, stratified_coordinates
 from networks import UNet
 
 

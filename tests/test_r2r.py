@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from core.recorruption import recorrupt, signal_dependent_std
 from lightning_modules import R2R
-from lightning_modules.functional import recorrupt, signal_dependent_std
 from networks import DnCNN, UNet
 from noise.estimation import estimate_heteroscedastic
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from core.metrics import per_image_psnr
 from datamodules import BSD, MNIST, SIDD
-from lightning_modules.functional import per_image_psnr
 from tests.conftest import SHARED_DATA
 
 pytestmark = pytest.mark.real_data

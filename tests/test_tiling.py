@@ -12,8 +12,8 @@ import torch
 from torch import nn
 
 from cli import main as train
+from core.metrics import per_image_psnr
 from denoise import main as denoise
-from lightning_modules.functional import per_image_psnr
 from networks import DnCNN, UNet
 from networks.tiling import denoise_tiled, dihedral, receptive_radius, undo_dihedral, with_flips_and_rotations
 from tests.conftest import TINY_UNET, folder_args, smooth_image

@@ -11,6 +11,7 @@ import wandb
 import yaml
 
 from cli import main
+from config_stack import stacked_content
 from denoise import main as denoise_main
 from lightning_modules import Noise2Noise
 from lightning_modules.loading import load_method
@@ -29,7 +30,7 @@ def standard_root(tmp_path_factory) -> Path:
 
 def _redirect_data(config: Path, folder: Path, standard: Path) -> list[str]:
     """Point a config's data at the test's own tiny copies of the standard layouts."""
-    data = yaml.safe_load(config.read_text())["data"]
+    data = stacked_content(config)["data"]
     kind = data["class_path"].rsplit(".", 1)[-1]
     if kind == "ImageFolder":
         keys = [key for key in ("train_dir", "val_dir", "test_dir") if data["init_args"].get(key)]

@@ -7,9 +7,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from core.metrics import per_image_psnr
+from core.subsampling import pair_downsample
 from denoise import main as denoise_main
-from lightning_modules.downsampling import pair_downsample
-from lightning_modules.functional import per_image_psnr
 from networks.zsn2n import ZSN2NNet
 from tests.conftest import smooth_image
 from zero_shot.zsn2n import fit, fit_many, zsn2n_loss
@@ -97,7 +97,7 @@ def test_denoise_cli_passes_the_precision_to_zsn2n_only(tmp_path, monkeypatch):
 
 
 def test_neighbour_subsampler_picks_two_adjacent_distinct_pixels_per_cell():
-    from lightning_modules.downsampling import neighbour_subsample
+    from core.subsampling import neighbour_subsample
 
     image = torch.arange(4 * 6, dtype=torch.float32).reshape(1, 1, 4, 6).repeat(1, 2, 1, 1)
     first, second, choice = neighbour_subsample(image, torch.Generator().manual_seed(0))
@@ -116,8 +116,8 @@ def test_neighbour_subsampler_picks_two_adjacent_distinct_pixels_per_cell():
 
 
 def test_neighbor2neighbor_loss_matches_the_paper():
+    from core.subsampling import neighbour_subsample, subsample_like
     from lightning_modules import Neighbor2Neighbor
-    from lightning_modules.downsampling import neighbour_subsample, subsample_like
     from networks import UNet
 
     net = UNet(depth=1, width=4)

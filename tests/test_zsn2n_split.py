@@ -5,9 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import torch
 
+from core.losses import zsn2n_loss
 from networks.zsn2n import ZSN2NNet
 from zero_shot.zsn2n import fit
-from zero_shot.zsn2n_loss import zsn2n_loss
 from zero_shot.zsn2n_split import SplitStep, row_strips
 
 

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from lightning_modules.masking import grid_mask, mask_input, masked_mse
+from core.masking import grid_mask, mask_input, masked_mse
 from networks import DnCNN
 
 

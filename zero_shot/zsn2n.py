@@ -48,9 +48,9 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from core.losses import zsn2n_loss
 from networks.cpu_features import warn_if_bfloat16_is_emulated
 from networks.zsn2n import ZSN2NNet
-from zero_shot.zsn2n_loss import zsn2n_loss
 from zero_shot.zsn2n_split import InlineExecutor, SplitStep, can_split
 
 PRECISIONS = ("32", "bf16-mixed")

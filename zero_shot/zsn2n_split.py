@@ -21,8 +21,8 @@ from concurrent.futures import Executor, Future
 import torch
 from torch import Tensor, nn
 
-from lightning_modules.downsampling import pair_downsample
-from zero_shot.zsn2n_loss import zsn2n_loss_from_outputs
+from core.losses import zsn2n_loss_from_outputs
+from core.subsampling import pair_downsample
 
 
 def row_strips(height: int, radius: int, count: int = 2) -> list[tuple[int, int, int, int]]:

@@ -16,11 +16,12 @@ an upper-triangular A with Sigma_x = A^T A (six parameters, full) or diag(a^2) (
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 from torch import Tensor
 
-COVARIANCES = ("full", "diagonal")
+Covariance = Literal["full", "diagonal"]
 
 
 def prior_channels(channels: int, covariance: str = "full") -> int:
