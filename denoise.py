@@ -137,9 +137,9 @@ def denoiser_from_args(args):
         from zero_shot.zsn2n import fit_many
 
         iterations = args.iterations or 2000
-        precision = args.precision
+        precision, cpu_path = args.precision, args.cpu_path
         return lambda noisy, sigmas: fit_many(
-            noisy, iterations=iterations, seeds=[args.seed] * len(noisy), precision=precision
+            noisy, iterations=iterations, seeds=[args.seed] * len(noisy), precision=precision, cpu_path=cpu_path
         )
     if args.method == "inr":
         from zero_shot.inr import fit_inr
@@ -206,9 +206,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--method", choices=METHODS,
-        help="zero-shot method fitted to each image; slow on a CPU, measured on a 2-core one at the default "
-             "iterations (benchmarks/results): n2s about 1 hour per megapixel, zsn2n about 1 hour (35 min with "
-             "--precision bf16-mixed where the CPU has bfloat16 units), inr about 2.4 hours",
+        help="zero-shot method fitted to each image at the paper's iterations; slow on a CPU (tens of minutes to "
+             "hours per megapixel on 2 cores: benchmarks/results/zsn2n_cbsd68.json, camera_n2s.json, inr_set12.json)",
     )  # fmt: skip
     source.add_argument("--ckpt", help="a trained checkpoint (.ckpt) of any method")
     parser.add_argument("--clean", nargs="+", help="clean references (images or folders), matched by file name")
@@ -234,6 +233,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
         help="zsn2n on a CPU: bf16-mixed runs the 48->48 convolution in bfloat16 (faster on CPUs with bfloat16 units)",
     )  # fmt: skip
     parser.add_argument(
+        "--cpu-path", choices=("auto", "plain", "fast"), default="auto",
+        help="zsn2n on a CPU: plain is the paper's loop; fast a channels-last, multi-threaded pass (faster on CPUs "
+             "with AVX-512, slower on some without); auto takes fast where a short measurement finds it faster",
+    )  # fmt: skip
+    parser.add_argument(
         "--sigma", type=float, help="noise std on the 8-bit scale (used by inr's stop); estimated when omitted"
     )
     args = parser.parse_args(argv)
@@ -242,6 +246,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
         parser.error("--tta and --tile apply to a trained checkpoint (--ckpt); zero-shot methods fit each whole image")
     if args.precision != "32" and args.method != "zsn2n":
         parser.error(f"--precision {args.precision} is only for --method zsn2n")
+    if args.cpu_path != "auto" and args.method != "zsn2n":
+        parser.error(f"--cpu-path {args.cpu_path} is only for --method zsn2n")
+    if args.precision != "32" and args.cpu_path == "plain":
+        parser.error("--precision bf16-mixed runs on the fast path: use --cpu-path fast or auto")
     if args.sigma is not None and args.method != "inr":
         parser.error(f"--sigma is only used by --method inr ({args.method or 'a checkpoint'} needs no noise level); "
                      "leave it out: the table reports each image's estimated noise level")  # fmt: skip

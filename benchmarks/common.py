@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import subprocess
 from pathlib import Path
 
 import torch
+
+from networks.cpu_features import cpu_has_bfloat16_units
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results"
@@ -33,7 +36,19 @@ def commit() -> str:
 def device_name() -> str:
     if torch.cuda.is_available():
         return torch.cuda.get_device_name()
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    return f"cpu ({cpu_model()}, {torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()} threads)"
+
+
+def cpu_model() -> str:
+    """The processor's name (e.g. AMD EPYC) and whether it computes bfloat16 natively: machines of one
+    kind differ (AVX2 or AVX-512), and the fast paths of this project depend on it."""
+    name = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    return f"{name}, bfloat16 units: {'yes' if cpu_has_bfloat16_units() else 'no'}"
 
 
 def append_records(name: str, records: list[dict]) -> Path:

@@ -1,23 +1,25 @@
-"""Zero-Shot Noise2Noise on 256x256 centre crops of the first CBSD68 images at sigma=25, three ways, side
-by side in one run on the same noisy crops and from the same initial weights:
+"""Zero-Shot Noise2Noise on 256x256 centre crops of the first CBSD68 images at sigma=25, several ways,
+side by side in one run on the same noisy crops and from the same initial weights:
 
 * ``reference``: a straightforward per-image loop of the paper's algorithm (NCHW tensors, the three
   network passes of Eq. 3-4 written out, Adam lr 1e-3, StepLR(1500, 0.5)), defined in this file;
-* ``ours``: ``zero_shot.zsn2n.fit`` one image at a time (on a CPU with two or more threads, each
-  iteration's network passes shared between two threads: ``zero_shot.zsn2n_split``);
-* ``ours_many``: ``zero_shot.zsn2n.fit_many`` on ``--group`` images at a time (default 2; on a CPU one
-  thread per core, each fitting one image with single-threaded operations);
-* ``ours_bf16``, ``ours_many_bf16``: the same with ``precision="bf16-mixed"`` (the 48 -> 48 convolution
-  in bfloat16).
+* ``default``: ``zero_shot.zsn2n.fit`` as users call it (``cpu_path="auto"``: the fast path where a
+  short measurement finds it faster on this CPU; the measurement's time is included);
+* ``plain``: ``fit(cpu_path="plain")``, the paper's loop with this project's loss code;
+* ``fast``: ``fit(cpu_path="fast")`` (channels-last pass; with two or more threads one image's passes
+  are split between two threads: ``zero_shot.fast_cpu.split``);
+* ``fast_unsplit``: the channels-last pass on one image with PyTorch's intra-op threads, no strips
+  (what the split adds is ``fast`` against this);
+* ``fast_many``: ``fit_many(cpu_path="fast")`` on ``--group`` images at a time (one thread per core,
+  each fitting one image with single-threaded operations);
+* ``fast_bf16``, ``fast_many_bf16``: the same with ``precision="bf16-mixed"``.
 
-``--variants`` picks some of them (default all five).
-
-The variants take turns, group by group of images, so a drift in the machine's speed during the run
-(on the shared 2-core machine the same reference loop has measured 14.5 and 18.2 s per image in two
-runs) falls on all of them alike.
+``--variants`` picks some of them (default all). The variants take turns, group by group of images, so
+a drift in the machine's speed during the run falls on all of them alike. The record's ``device``
+names the CPU and its vector units: these paths are faster on some CPUs and slower on others.
 
     python benchmarks/zsn2n_cbsd68.py                               # 24 images, 2000 iterations
-    python benchmarks/zsn2n_cbsd68.py --images 2 --iterations 300   # a reduced budget
+    python benchmarks/zsn2n_cbsd68.py --images 4 --iterations 100   # a reduced budget
 
 Records (mean PSNR / SSIM, seconds per image, per-image PSNR) go to benchmarks/results/zsn2n_cbsd68.json.
 Gaussian noise is clipped to [0, 1] (``--no-clip`` keeps it unclipped).
@@ -38,9 +40,11 @@ from torch import Tensor, nn
 from benchmarks.common import append_records, commit, device_name, shared_data
 from core.metrics import per_image_psnr, per_image_ssim
 from networks.zsn2n import ZSN2NNet
+from zero_shot.fast_cpu.channels_last import ChannelsLastZSN2N
 from zero_shot.zsn2n import fit, fit_many
+from zero_shot.zsn2n_loop import fit_one
 
-VARIANTS = ("reference", "ours", "ours_many", "ours_bf16", "ours_many_bf16")
+VARIANTS = ("reference", "default", "plain", "fast", "fast_unsplit", "fast_many", "fast_bf16", "fast_many_bf16")
 
 
 def centre_crops(root, count: int, size: int) -> Tensor:
@@ -132,15 +136,28 @@ def main() -> None:
     def many(precision):
         def denoise_all(images, start):
             group_seeds = [seeds[start + k] for k in range(len(images))]
-            return fit_many(images, args.iterations, seeds=group_seeds, progress=False, precision=precision)
+            return fit_many(images, args.iterations, seeds=group_seeds, progress=False, precision=precision,
+                            cpu_path="fast")  # fmt: skip
 
         return denoise_all
 
-    def ours(precision):
-        return one_by_one(lambda x, n, s: fit(x, n, seed=s, progress=False, precision=precision))
+    def ours(**options):
+        return one_by_one(lambda x, n, s: fit(x, n, seed=s, progress=False, **options))
 
-    every = {"reference": one_by_one(reference_fit), "ours": ours("32"), "ours_many": many("32"),
-             "ours_bf16": ours("bf16-mixed"), "ours_many_bf16": many("bf16-mixed")}  # fmt: skip
+    def unsplit(noisy, iterations, seed):
+        torch.manual_seed(seed)
+        return fit_one(ChannelsLastZSN2N(ZSN2NNet(noisy.shape[1])), noisy, iterations, 1e-3, 1500, 0.5)
+
+    every = {
+        "reference": one_by_one(reference_fit),
+        "default": ours(),
+        "plain": ours(cpu_path="plain"),
+        "fast": ours(cpu_path="fast"),
+        "fast_unsplit": one_by_one(unsplit),
+        "fast_many": many("32"),
+        "fast_bf16": ours(cpu_path="fast", precision="bf16-mixed"),
+        "fast_many_bf16": many("bf16-mixed"),
+    }
     chosen = args.variants.split(",")
     unknown = sorted(set(chosen) - set(every))
     if unknown:

@@ -7,12 +7,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from core.losses import zsn2n_loss
 from core.metrics import per_image_psnr
 from core.subsampling import pair_downsample
 from denoise import main as denoise_main
 from networks.zsn2n import ZSN2NNet
 from tests.conftest import smooth_image
-from zero_shot.zsn2n import fit, fit_many, zsn2n_loss
+from zero_shot import zsn2n
+from zero_shot.zsn2n import fit, fit_many
 
 
 def test_pair_downsampler_averages_the_two_diagonals_without_sharing_pixels():
@@ -136,7 +138,7 @@ def test_grouped_packing_gives_the_same_fits_as_threads():
     from zero_shot.zsn2n import _fit_grouped, _initial_network
 
     images = torch.rand(2, 3, 12, 14, generator=torch.Generator().manual_seed(2))
-    threaded = fit_many(images, iterations=15, seed=7, progress=False, workers=2)
+    threaded = fit_many(images, iterations=15, seed=7, progress=False, workers=2, cpu_path="fast")
     singles = [_initial_network(3, 7 + k) for k in range(2)]
     grouped = _fit_grouped(singles, images, 15, 1e-3, 1500, 0.5, lambda n: None)
     torch.testing.assert_close(grouped, threaded, rtol=1e-4, atol=1e-5)
@@ -144,7 +146,7 @@ def test_grouped_packing_gives_the_same_fits_as_threads():
 
 def test_a_failing_fit_in_a_worker_thread_reaches_the_caller():
     with pytest.raises(ValueError, match="learning rate"):
-        fit_many(torch.rand(2, 1, 8, 8), iterations=2, lr=-1.0, progress=False, workers=2)
+        fit_many(torch.rand(2, 1, 8, 8), iterations=2, lr=-1.0, progress=False, workers=2, cpu_path="fast")
 
 
 def test_fit_many_takes_one_seed_per_image():
@@ -182,3 +184,46 @@ def test_bf16_mixed_warns_where_the_cpu_only_emulates_bfloat16(monkeypatch, nati
         fit(torch.rand(1, 8, 8), iterations=1, progress=False)
     emulated = [w for w in caught if "no bfloat16 units" in str(w.message)]
     assert len(emulated) == (0 if native else 1)
+
+
+def test_the_plain_path_is_the_papers_loop_and_the_fast_path_matches_it():
+    images = torch.rand(2, 3, 16, 18, generator=torch.Generator().manual_seed(6))
+    plain = fit_many(images, iterations=12, seed=2, progress=False, cpu_path="plain")
+    for k in range(2):  # the paper's loop written out: Adam, StepLR, the loss, clamp(y - f(y))
+        torch.manual_seed(2 + k)
+        network = ZSN2NNet(3)
+        optimizer = torch.optim.Adam(network.parameters(), lr=1e-3)
+        for _ in range(12):
+            optimizer.zero_grad()
+            zsn2n_loss(network, images[k : k + 1]).backward()
+            optimizer.step()
+        with torch.no_grad():
+            assert torch.equal(plain[k], (images[k] - network(images[k : k + 1])[0]).clamp(0, 1))
+    fast = fit_many(images, iterations=12, seed=2, progress=False, cpu_path="fast")
+    torch.testing.assert_close(fast, plain, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("faster", ["plain", "fast"])
+def test_auto_takes_the_path_measured_faster_once_per_image_size(monkeypatch, faster):
+    measured, used = [], []
+    monkeypatch.setattr(zsn2n, "_MEASURED", {})
+
+    def measure(network, images, workers=None):
+        measured.append(tuple(images.shape))
+        return {"plain": 1.0, "fast": 0.5 if faster == "fast" else 2.0}
+
+    real_fast = zsn2n.fast_cpu.fit_images
+    monkeypatch.setattr(zsn2n.fast_cpu, "measure_paths", measure)
+    monkeypatch.setattr(zsn2n.fast_cpu, "fit_images", lambda *a, **k: used.append("fast") or real_fast(*a, **k))
+    for size in (12, 12, 14):
+        fit(torch.rand(1, size, size), iterations=2, progress=False)
+    assert measured == [(1, 1, 12, 12), (1, 1, 14, 14)]  # the second 12x12 image reused the measurement
+    assert used == (["fast"] * 3 if faster == "fast" else [])
+
+
+def test_measure_paths_times_both_paths_without_touching_the_network():
+    network = ZSN2NNet(1)
+    before = {name: value.clone() for name, value in network.state_dict().items()}
+    seconds = zsn2n.fast_cpu.measure_paths(network, torch.rand(1, 1, 16, 16), iterations=2, rounds=1)
+    assert set(seconds) == {"plain", "fast"} and all(s > 0 for s in seconds.values())
+    assert all(torch.equal(before[name], value) for name, value in network.state_dict().items())

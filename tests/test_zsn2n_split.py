@@ -7,8 +7,9 @@ import torch
 
 from core.losses import zsn2n_loss
 from networks.zsn2n import ZSN2NNet
+from zero_shot.fast_cpu.channels_last import ChannelsLastZSN2N
+from zero_shot.fast_cpu.split import SplitStep, row_strips
 from zero_shot.zsn2n import fit
-from zero_shot.zsn2n_split import SplitStep, row_strips
 
 
 @pytest.mark.parametrize("height", [8, 9, 23])
@@ -26,11 +27,11 @@ def test_row_strips_keep_every_row_once_with_real_context(height, count):
 
 @pytest.mark.parametrize("shape", [(1, 3, 21, 17), (1, 1, 16, 16)])
 @pytest.mark.parametrize("strips_per_worker", [1, 2])
-@pytest.mark.parametrize("fast_cpu", [False, True])
-def test_split_step_gives_the_plain_loss_and_gradients(shape, strips_per_worker, fast_cpu):
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])  # float64: the plain layers inside the strips
+def test_split_step_gives_the_plain_loss_and_gradients(shape, strips_per_worker, dtype):
     torch.manual_seed(0)
-    network = ZSN2NNet(shape[1], fast_cpu=fast_cpu)
-    noisy = torch.rand(shape)
+    network = ChannelsLastZSN2N(ZSN2NNet(shape[1])).to(dtype)
+    noisy = torch.rand(shape, dtype=dtype)
     loss = zsn2n_loss(network, noisy)
     expected = torch.autograd.grad(loss, list(network.parameters()))
     with ThreadPoolExecutor(2) as pool:
@@ -41,7 +42,7 @@ def test_split_step_gives_the_plain_loss_and_gradients(shape, strips_per_worker,
 
 
 def test_fit_on_two_threads_matches_the_single_threaded_fit(monkeypatch):
-    import zero_shot.zsn2n as zsn2n
+    import zero_shot.fast_cpu as fast_cpu
 
     calls = []
 
@@ -50,14 +51,14 @@ def test_fit_on_two_threads_matches_the_single_threaded_fit(monkeypatch):
             calls.append(type(self.pool).__name__)
             return super().__call__()
 
-    monkeypatch.setattr(zsn2n, "SplitStep", CountingStep)
+    monkeypatch.setattr(fast_cpu, "SplitStep", CountingStep)
     noisy = torch.rand(1, 3, 24, 20, generator=torch.Generator().manual_seed(5))
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(2)
-        split = fit(noisy, iterations=15, seed=3, progress=False)
+        split = fit(noisy, iterations=15, seed=3, progress=False, cpu_path="fast")
         torch.set_num_threads(1)
-        plain = fit(noisy, iterations=15, seed=3, progress=False)
+        plain = fit(noisy, iterations=15, seed=3, progress=False, cpu_path="fast")
     finally:
         torch.set_num_threads(threads)
     assert torch.get_num_threads() == threads

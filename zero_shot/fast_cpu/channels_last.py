@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 CHANNELS_LAST = torch.channels_last
 NEGATIVE_SLOPE = 0.2
@@ -139,3 +139,29 @@ def zsn2n_channels_last(x: Tensor, weight1, bias1, weight2, bias2, weight3, bias
     given, must be ``patches(x)``. With ``bf16`` the 48 -> 48 convolution (forward, input and weight
     gradients) runs in bfloat16 with float32 accumulation; everything else stays float32."""
     return _ZSN2NChannelsLast.apply(x, x_patches, bf16, weight1, bias1, weight2, bias2, weight3, bias3)
+
+
+class ChannelsLastZSN2N(nn.Module):
+    """A ``ZSN2NNet``'s layers (the same parameters, shared) run as the channels-last function on a
+    CPU; any other input (a GPU tensor, float64) goes through the plain layers."""
+
+    # an output pixel sees the input within this many pixels (two 3x3 convolutions, one 1x1)
+    receptive_radius = 2
+
+    def __init__(self, network: nn.Module, bf16: bool = False) -> None:
+        super().__init__()
+        if network.conv1.groups != 1:
+            raise ValueError("the channels-last ZS-N2N pass is for one model: its convolutions have no groups.")
+        self.network, self.bf16 = network, bf16
+
+    def prepare(self, x: Tensor) -> dict:
+        """What ``forward`` can reuse for an input passed again and again (a zero-shot fit's image):
+        give it as ``network(x, **network.prepare(x))``."""
+        return {"x_patches": patches(x)} if applies(x) else {}
+
+    def forward(self, x: Tensor, x_patches: Tensor | None = None) -> Tensor:
+        if not applies(x):
+            return self.network(x)
+        layers = (self.network.conv1, self.network.conv2, self.network.conv3)
+        parameters = [p for layer in layers for p in (layer.weight, layer.bias)]
+        return zsn2n_channels_last(x, *parameters, x_patches=x_patches, bf16=self.bf16)

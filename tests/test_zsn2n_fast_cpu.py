@@ -1,10 +1,12 @@
-"""The ZS-N2N network's channels-last CPU pass equals the plain layers, forward and backward."""
+"""The ZS-N2N fast CPU path: its channels-last pass equals the plain layers, forward and backward."""
 
 import pytest
 import torch
 
-from networks import zsn2n_channels_last
 from networks.zsn2n import ZSN2NNet
+from zero_shot.fast_cpu import channels_last as zsn2n_channels_last
+from zero_shot.fast_cpu.channels_last import ChannelsLastZSN2N
+from zero_shot.zsn2n import fit
 
 
 def _output_and_gradients(network, x, upstream, **known):
@@ -20,8 +22,8 @@ def test_channels_last_pass_equals_the_plain_layers(shape, onednn_matmul, monkey
     monkeypatch.setattr(zsn2n_channels_last, "ONEDNN_MATMUL", onednn_matmul and zsn2n_channels_last.ONEDNN_MATMUL)
     torch.manual_seed(0)
     plain = ZSN2NNet(shape[1])
-    fast = ZSN2NNet(shape[1], fast_cpu=True)
-    fast.load_state_dict(plain.state_dict())
+    fast = ChannelsLastZSN2N(ZSN2NNet(shape[1]))
+    fast.network.load_state_dict(plain.state_dict())
     generator = torch.Generator().manual_seed(1)
     x = torch.rand(shape, generator=generator)
     upstream = torch.randn(shape, generator=generator)
@@ -51,11 +53,11 @@ def test_leaky_relu_gradient_from_the_output_follows_pytorch_also_at_zero():
 
 def test_other_dtypes_and_packed_models_use_the_plain_layers():
     assert not zsn2n_channels_last.applies(torch.zeros(1, 3, 4, 4, dtype=torch.float64))
-    network = ZSN2NNet(3, fast_cpu=True).double()
+    network = ChannelsLastZSN2N(ZSN2NNet(3)).double()
     out = network(torch.rand(1, 3, 6, 6, dtype=torch.float64))
     assert out.dtype == torch.float64 and "ChannelsLast" not in type(out.grad_fn).__name__
     with pytest.raises(ValueError, match="one model"):
-        ZSN2NNet(3, models=2, fast_cpu=True)
+        ChannelsLastZSN2N(ZSN2NNet(3, models=2))
 
 
 class _RoundToBFloat16(torch.autograd.Function):
@@ -93,14 +95,14 @@ def _bf16_emulation(network, x):
 
 def test_bf16_pass_equals_the_plain_layers_with_the_middle_convolution_rounded_to_bfloat16():
     torch.manual_seed(0)
-    fast = ZSN2NNet(3, fast_cpu=True, bf16=True)
-    full = ZSN2NNet(3, fast_cpu=True)
+    fast = ChannelsLastZSN2N(ZSN2NNet(3), bf16=True)
+    full = ChannelsLastZSN2N(ZSN2NNet(3))
     full.load_state_dict(fast.state_dict())
     generator = torch.Generator().manual_seed(1)
     x = torch.rand(1, 3, 24, 20, generator=generator)
     upstream = torch.randn(1, 3, 24, 20, generator=generator)
     out, gradients, grad_fn = _output_and_gradients(fast, x, upstream)
-    emulated, emulated_gradients, _ = _output_and_gradients(_BFloat16Emulation(fast), x, upstream)
+    emulated, emulated_gradients, _ = _output_and_gradients(_BFloat16Emulation(fast.network), x, upstream)
     assert "ChannelsLast" in type(grad_fn).__name__
     assert all(g.dtype == torch.float32 for g in gradients) and out.dtype == torch.float32
     torch.testing.assert_close(out, emulated, rtol=1e-3, atol=1e-4)
@@ -114,6 +116,6 @@ def test_bf16_pass_equals_the_plain_layers_with_the_middle_convolution_rounded_t
     torch.testing.assert_close(out, float32_out, rtol=2e-2, atol=2e-2 * float32_out.abs().max().item())
 
 
-def test_bf16_needs_the_channels_last_path():
-    with pytest.raises(ValueError, match="fast_cpu"):
-        ZSN2NNet(3, bf16=True)
+def test_bf16_needs_the_fast_path():
+    with pytest.raises(ValueError, match="fast path"):
+        fit(torch.rand(3, 8, 8), iterations=1, precision="bf16-mixed", cpu_path="plain", progress=False)

@@ -19,10 +19,11 @@ from __future__ import annotations
 from concurrent.futures import Executor, Future
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from core.losses import zsn2n_loss_from_outputs
 from core.subsampling import pair_downsample
+from zero_shot.fast_cpu.channels_last import ChannelsLastZSN2N
 
 
 def row_strips(height: int, radius: int, count: int = 2) -> list[tuple[int, int, int, int]]:
@@ -41,10 +42,11 @@ def row_strips(height: int, radius: int, count: int = 2) -> list[tuple[int, int,
 STRIPS_PER_WORKER = 2
 
 
-def can_split(noisy: Tensor, network: nn.Module) -> bool:
-    radius = getattr(network, "receptive_radius", None)
-    enough_rows = noisy.shape[2] >= 2 * max(2 * STRIPS_PER_WORKER, radius or 0)
-    return noisy.device.type == "cpu" and noisy.shape[0] == 1 and radius is not None and enough_rows
+def can_split(noisy: Tensor) -> bool:
+    """Whether one CPU image [1, C, H, W] has rows enough for the strips (each at least the network's
+    receptive radius high)."""
+    enough_rows = noisy.shape[2] >= 2 * max(2 * STRIPS_PER_WORKER, ChannelsLastZSN2N.receptive_radius)
+    return noisy.device.type == "cpu" and noisy.shape[0] == 1 and enough_rows
 
 
 class InlineExecutor(Executor):
@@ -62,7 +64,7 @@ class InlineExecutor(Executor):
 class SplitStep:
     """Call to compute the loss and set the parameters' ``.grad`` (the work of ``loss.backward()``)."""
 
-    def __init__(self, network: nn.Module, noisy: Tensor, pool: Executor,
+    def __init__(self, network: ChannelsLastZSN2N, noisy: Tensor, pool: Executor,
                  strips_per_worker: int = STRIPS_PER_WORKER) -> None:  # fmt: skip
         self.network, self.noisy, self.pool = network, noisy, pool
         self.parameters = [p for p in network.parameters() if p.requires_grad]
@@ -75,7 +77,7 @@ class SplitStep:
 
     def _fixed(self, x: Tensor) -> tuple[Tensor, dict]:
         """An input passed at every iteration, with what the network computes of it once."""
-        return x, (self.network.prepare(x) if hasattr(self.network, "prepare") else {})
+        return x, self.network.prepare(x)
 
     def _forward(self, worker: int) -> list[Tensor]:
         """Worker 0: f(D1(y)) and the top strips of f(y); worker 1: f(D2(y)) and the bottom strips."""
