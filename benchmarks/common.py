@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -36,7 +37,9 @@ def commit() -> str:
 def device_name() -> str:
     if torch.cuda.is_available():
         return torch.cuda.get_device_name()
-    return f"cpu ({cpu_model()}, {torch.backends.cpu.get_cpu_capability()}, {torch.get_num_threads()} threads)"
+    limit = os.environ.get("ONEDNN_MAX_CPU_ISA")  # an ISA cap emulates a CPU with fewer vector units
+    isa = torch.backends.cpu.get_cpu_capability() + (f", oneDNN capped at {limit}" if limit else "")
+    return f"cpu ({cpu_model()}, {isa}, {torch.get_num_threads()} threads)"
 
 
 def cpu_model() -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytorch_lightning as pl
 from pytorch_lightning.cli import SaveConfigCallback
 
-from lightning_modules.base import unused_path
+from core.files import unused_path
 
 
 class SaveConfigBesideCheckpoints(SaveConfigCallback):

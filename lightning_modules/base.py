@@ -10,19 +10,18 @@ per-image CSV of test results, and ``predict_step``.
 from __future__ import annotations
 
 import copy
-import csv
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import Literal
+from typing import Literal, TypedDict
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.cli import LRSchedulerCallable, OptimizerCallable
-from pytorch_lightning.utilities import rank_zero_only
 from torch import Tensor, nn
 from torchmetrics import MeanMetric
 
+from callbacks.test_results import SCORES, TestResultsWriter
 from core.choices import check_choice
 from core.metrics import per_image_psnr, per_image_ssim
 from core.seeding import TEST, TRAIN, VAL, derive_seed
@@ -32,18 +31,24 @@ from networks.cpu_features import warn_if_bfloat16_is_emulated
 from networks.evaluation_copy import evaluation_copy
 from networks.tiling import denoise_tiled, receptive_radius
 
-Batch = dict[str, Tensor]
-SCORES = ("psnr", "ssim", "noisy_psnr", "noisy_ssim")
+
+class Batch(TypedDict, total=False):
+    """What a DataModule yields (``../shared/DESIGN.md``, batch contract): ``noisy`` [B, C, H, W] in [0, 1]
+    (synthetic noise not clipped unless configured), and where the data has them ``clean``, ``noisy2``
+    (an independent second noisy observation), the noise parameters that made it (``sigma``, ``lam``,
+    per image, on [0, 1]) and the images' ``name``. Self-supervised training losses never read ``clean``
+    (``training_step`` drops it unless the method lists it in ``required_keys``)."""
+
+    noisy: Tensor
+    clean: Tensor
+    noisy2: Tensor
+    sigma: Tensor
+    lam: Tensor
+    name: list[str]
 
 
-def unused_path(path: Path) -> Path:
-    """``path``, or ``<stem>-1<suffix>``, ``-2``, ... : the first that does not exist yet, so that earlier
-    results are never overwritten."""
-    candidate, number = path, 0
-    while candidate.exists():
-        number += 1
-        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
-    return candidate
+# which pass a denoise serves: validation may use a cheaper inference than test and predict (R2R)
+Stage = Literal["val", "test", "predict"]
 
 
 class DenoisingModule(pl.LightningModule):
@@ -53,7 +58,8 @@ class DenoisingModule(pl.LightningModule):
     lr_scheduler: optional scheduler factory (StepLR, MultiStepLR, ReduceLROnPlateau, ...).
     scheduler_interval: step the scheduler every ``epoch`` or every ``step``.
     scheduler_monitor: metric read by ReduceLROnPlateau.
-    results_csv: file name of the per-image test results, written in the trainer's root directory.
+    results_csv: file name of the per-image test results (``callbacks.TestResultsWriter``), written in the
+        trainer's root directory.
     seed: seeds the method's own random draws (see ``step_generator``).
     fast_inference: test and predict with ``evaluation_copy(network)`` (batch norm folded, channels-last
         memory): same outputs up to float rounding, faster on CPU where inference runs many passes.
@@ -127,7 +133,6 @@ class DenoisingModule(pl.LightningModule):
         self._epoch_loss_sum: Tensor | float = 0.0
         self._epoch_loss_count = 0
         self.scores = nn.ModuleDict({f"{stage}_{score}": MeanMetric() for stage in ("val", "test") for score in SCORES})
-        self.test_rows: list[dict[str, float | str]] = []
 
     # ---- what a method defines -------------------------------------------------------------
     def training_loss(self, batch: Batch, generator: torch.Generator) -> Tensor:
@@ -138,9 +143,12 @@ class DenoisingModule(pl.LightningModule):
         """The loss reported as ``val/loss``; by default the training loss on the validation batch."""
         return self.training_loss(batch, generator)
 
-    def denoise(self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None) -> Tensor:
+    def denoise(
+        self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None, stage: Stage = "test"
+    ) -> Tensor:
         """The denoised estimate of ``noisy`` [B, C, H, W]; one network pass unless a method says otherwise.
-        ``batch``, when given, carries what else the data knows (e.g. the noise level)."""
+        ``batch``, when given, carries what else the data knows (e.g. the noise level); ``stage`` says
+        which pass this is (``val`` during fit, ``test``, ``predict``)."""
         return self.inference_network()(noisy)
 
     @property
@@ -189,6 +197,13 @@ class DenoisingModule(pl.LightningModule):
             f"{type(self).__name__} needs the noise parameter {key!r}: set model.init_args.{key} in the config, or "
             "use data whose batches carry it (synthetic noise does)."
         )
+
+    def loss_view(self, batch: Batch) -> Batch:
+        """The batch a loss may read: without ``clean`` unless the method needs it (``required_keys``), so a
+        self-supervised loss cannot see the clean image even where synthetic data has one."""
+        if "clean" in self.required_keys or "clean" not in batch:
+            return batch
+        return {key: value for key, value in batch.items() if key != "clean"}  # type: ignore[return-value]
 
     # ---- checks ------------------------------------------------------------------------------
     def check_batch(self, batch: Batch) -> None:
@@ -243,7 +258,7 @@ class DenoisingModule(pl.LightningModule):
     # ---- steps -------------------------------------------------------------------------------
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         self.check_batch(batch)
-        batch = self._in_memory_format(batch)
+        batch = self._in_memory_format(self.loss_view(batch))
         loss = self.training_loss(batch, self.step_generator("train", batch_idx))
         self.nan_guard.watch(loss, self.global_step)
         every_step = self.host_reads_are_free(loss)
@@ -316,9 +331,9 @@ class DenoisingModule(pl.LightningModule):
 
     def _eval_step(self, batch: Batch, batch_idx: int, stage: str) -> tuple[Tensor, dict[str, Tensor]]:
         self.check_channels(batch["noisy"])
-        denoised = self.denoise(batch["noisy"], self.step_generator(stage, batch_idx), batch)
+        denoised = self.denoise(batch["noisy"], self.step_generator(stage, batch_idx), batch, stage)
         if all(key in batch for key in self.required_keys):
-            loss = self.validation_loss(batch, self.step_generator(stage, batch_idx, stream=1))
+            loss = self.validation_loss(self.loss_view(batch), self.step_generator(stage, batch_idx, stream=1))
             self.log(f"{stage}/loss", loss, on_epoch=True, sync_dist=True, batch_size=len(batch["noisy"]))
         return denoised, self._score(stage, batch, denoised)
 
@@ -326,22 +341,24 @@ class DenoisingModule(pl.LightningModule):
         denoised, _ = self._eval_step(batch, batch_idx, "val")
         return {"denoised": denoised.detach()}
 
-    def test_step(self, batch: Batch, batch_idx: int) -> None:
+    def test_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
+        """Per-image scores ({score: [B]}), which ``TestResultsWriter`` tabulates."""
         _, values = self._eval_step(batch, batch_idx, "test")
-        names = batch.get("name", [f"{batch_idx}_{i}" for i in range(len(batch["noisy"]))])
-        for i, name in enumerate(names):
-            self.test_rows.append({"image": name, **{k: float(v[i]) for k, v in values.items()}})
+        return values
+
+    def configure_callbacks(self) -> list[Callback]:
+        return [TestResultsWriter(self.results_csv)]
 
     def predict_step(self, batch: Batch, batch_idx: int) -> Tensor:
         generator = self.step_generator("test", batch_idx)
         if self.predict_tile is None:
-            return self.denoise(batch["noisy"], generator, batch).clamp(0, 1)
+            return self.denoise(batch["noisy"], generator, batch, "predict").clamp(0, 1)
         noisy = batch["noisy"]
         if self._predict_margin is None:  # measured once, by autograd (networks.tiling.receptive_radius)
             with torch.inference_mode(False):
                 self._predict_margin = receptive_radius(self.denoise, noisy.shape[1], device=noisy.device)
         per_image = {k: v for k, v in batch.items() if k in ("sigma", "lam")}
-        denoise = lambda tile: self.denoise(tile, generator, per_image)  # noqa: E731
+        denoise = lambda tile: self.denoise(tile, generator, per_image, "predict")  # noqa: E731
         return denoise_tiled(denoise, noisy, tile=self.predict_tile, margin=self._predict_margin).clamp(0, 1)
 
     # ---- the evaluation copy for test and predict ---------------------------------------------
@@ -353,37 +370,6 @@ class DenoisingModule(pl.LightningModule):
 
     on_test_start = on_predict_start = _build_evaluation_network
     on_test_end = on_predict_end = _drop_evaluation_network
-
-    # ---- test results ------------------------------------------------------------------------
-    def on_test_epoch_start(self) -> None:
-        self.test_rows = []
-
-    def on_test_epoch_end(self) -> None:
-        rows = self.test_rows
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            gathered: list[list[dict]] = [[] for _ in range(torch.distributed.get_world_size())]
-            torch.distributed.all_gather_object(gathered, rows)
-            rows = [row for part in gathered for row in part]
-        self._write_test_results(rows)
-
-    @rank_zero_only
-    def _write_test_results(self, rows: list[dict[str, float | str]]) -> None:
-        if not rows:
-            return
-        path = unused_path(Path(self.trainer.default_root_dir) / self.results_csv)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        unique = {row["image"]: row for row in rows}  # DDP pads the last batch with repeats
-        with path.open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(unique.values())
-        if "psnr" in rows[0]:
-            mean = {key: sum(float(r[key]) for r in unique.values()) / len(unique) for key in SCORES}
-            print(
-                f"\nTest on {len(unique)} images: PSNR {mean['psnr']:.2f} dB, SSIM {mean['ssim']:.4f} "
-                f"(noisy input: PSNR {mean['noisy_psnr']:.2f} dB, SSIM {mean['noisy_ssim']:.4f}). "
-                f"Per-image results: {path}"
-            )
 
     # ---- optimisation ------------------------------------------------------------------------
     def configure_optimizers(self):

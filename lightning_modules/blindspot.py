@@ -32,7 +32,7 @@ from core.bayesian import (
     split_prior,
 )
 from core.choices import check_choice
-from lightning_modules.base import Batch, DenoisingModule
+from lightning_modules.base import Batch, DenoisingModule, Stage
 
 NoiseKind = Literal["gaussian", "poisson"]
 NoiseLevel = Literal["known", "global", "per_image"]
@@ -128,7 +128,9 @@ class BlindSpot(DenoisingModule):
             "paper's posterior mean combines them with the noise level (lightning_modules/bayesian.py)"
         )
 
-    def denoise(self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None) -> Tensor:
+    def denoise(
+        self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None, stage: Stage = "test"
+    ) -> Tensor:
         if self.inference == "prior":
             return self.prior(noisy)[0]
         return self.denoise_both(noisy, batch)[0]

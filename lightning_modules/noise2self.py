@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from core.choices import check_choice
 from core.masking import Replacement, grid_mask, j_invariant_reconstruction, mask_input, masked_mse
-from lightning_modules.base import Batch, DenoisingModule
+from lightning_modules.base import Batch, DenoisingModule, Stage
 
 Inference = Literal["single", "j_invariant"]
 
@@ -69,7 +69,9 @@ class Noise2Self(DenoisingModule):
             )
         return super().exported_network()
 
-    def denoise(self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None) -> Tensor:
+    def denoise(
+        self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None, stage: Stage = "test"
+    ) -> Tensor:
         if self.inference == "j_invariant":
             return j_invariant_reconstruction(self.inference_network(), noisy, self.mask_width, self.replacement)
         return self.inference_network()(noisy)

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from core.choices import check_choice
 from core.recorruption import recorrupt, signal_dependent_std
-from lightning_modules.base import Batch, DenoisingModule
+from lightning_modules.base import Batch, DenoisingModule, Stage
 from noise.estimation import estimate_heteroscedastic
 
 NoiseKind = Literal["gaussian", "poisson", "poisson_gaussian", "heteroscedastic"]
@@ -100,12 +100,6 @@ class R2R(DenoisingModule):
         model_input, target = recorrupt(noisy, self.noise_std(noisy, batch), self.alpha, generator)
         return torch.mean((self.fit_network(model_input) - target) ** 2)
 
-    def _inference_mode(self) -> str:
-        trainer = self._trainer
-        if trainer is not None and (trainer.validating or trainer.sanity_checking):
-            return self.val_inference
-        return self.inference
-
     def exported_network(self) -> tuple[nn.Module, str]:
         if self.inference == "single":
             return self.network, "the denoised image: one pass on the noisy image (inference: single)"
@@ -114,9 +108,11 @@ class R2R(DenoisingModule):
             f"recorrupted copies y + alpha * z, z ~ N(0, sigma^2), alpha = {self.alpha} (lightning_modules/r2r.py)"
         )
 
-    def denoise(self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None) -> Tensor:
+    def denoise(
+        self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None, stage: Stage = "test"
+    ) -> Tensor:
         network = self.inference_network()
-        if self._inference_mode() == "single":
+        if (self.val_inference if stage == "val" else self.inference) == "single":
             return network(noisy)
         if generator is None:
             generator = torch.Generator(device=noisy.device).manual_seed(self.seed)

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from core.losses import zsn2n_loss
-from lightning_modules.base import Batch, DenoisingModule
+from lightning_modules.base import Batch, DenoisingModule, Stage
 from networks.residual import SubtractPredictedNoise
 
 
@@ -19,7 +19,9 @@ class ZeroShotN2N(DenoisingModule):
     def training_loss(self, batch: Batch, generator: torch.Generator | None = None) -> Tensor:
         return zsn2n_loss(self.fit_network, batch["noisy"])
 
-    def denoise(self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None) -> Tensor:
+    def denoise(
+        self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None, stage: Stage = "test"
+    ) -> Tensor:
         return noisy - self.network(noisy)
 
     def exported_network(self) -> tuple[nn.Module, str]:

@@ -23,8 +23,8 @@ ALLOWED = {
     "zero_shot": {"zero_shot", "core", "networks", "noise"},
     "classical": {"classical", "core", "noise"},
     "datamodules": {"datamodules", "core", "noise"},
-    "lightning_modules": {"lightning_modules", "core", "networks", "noise"},
-    "callbacks": {"callbacks", "core", "networks", "lightning_modules", "datamodules"},
+    "lightning_modules": {"lightning_modules", "core", "networks", "noise", "callbacks"},
+    "callbacks": {"callbacks", "core", "networks"},
 }
 
 

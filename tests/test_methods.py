@@ -76,3 +76,39 @@ def test_test_stage_writes_per_image_csv_and_predict_clamps(image_folder: Path, 
     assert results["test/noisy_psnr"] == pytest.approx(sum(float(r["noisy_psnr"]) for r in rows) / 3, rel=1e-4)
     predictions = trainer.predict(model, datamodule=data)
     assert all(p.min() >= 0 and p.max() <= 1 for p in predictions)
+
+
+@pytest.mark.parametrize(
+    "method", ["Noise2Noise", "Noise2Void", "Noise2Self", "R2R", "Neighbor2Neighbor", "Supervised"]
+)
+def test_only_the_supervised_loss_is_given_the_clean_image(method: str):
+    import lightning_modules
+
+    seen: list[set[str]] = []
+    cls = getattr(lightning_modules, method)
+
+    class Spy(cls):
+        def training_loss(self, batch, generator=None):
+            seen.append(set(batch))
+            return super().training_loss(batch, generator)
+
+    model = Spy(UNet(depth=1, width=4), **({"sigma": 25} if method == "R2R" else {}))
+    batch = {**_batch(), "sigma": torch.full((2,), 0.1)}
+    model.training_step(batch, 0)
+    assert ("clean" in seen[0]) == (method == "Supervised") and "noisy" in seen[0]
+    assert "clean" in batch  # the caller's batch is untouched (validation still scores against it)
+
+
+def test_r2r_validates_with_val_inference_and_tests_with_its_inference():
+    from lightning_modules import R2R
+
+    calls = []
+    network = UNet(depth=1, width=4)
+    model = R2R(network, sigma=25, inference="mc", mc_samples=3, val_inference="single")
+    network.register_forward_hook(lambda module, args, output: calls.append(1))
+    noisy = torch.rand(1, 1, 16, 16)
+    with torch.no_grad():
+        model.denoise(noisy, stage="val")
+        assert len(calls) == 1
+        model.denoise(noisy, stage="test")
+        assert len(calls) == 1 + 3
