@@ -18,3 +18,9 @@ def per_image_ssim(image: Tensor, reference: Tensor) -> Tensor:
     return structural_similarity_index_measure(image.clamp(0, 1), reference, data_range=1.0, reduction="none").reshape(
         -1
     )
+
+
+def quantize_8bit(image: Tensor) -> Tensor:
+    """``image`` clamped to [0, 1] and rounded to the 256 levels of an 8-bit image (still in [0, 1]), as
+    real-noise benchmarks score their uint8 outputs."""
+    return (image.clamp(0, 1) * 255).round() / 255

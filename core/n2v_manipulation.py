@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 Replacement = Literal["uniform", "median"]
+StructAxis = Literal["horizontal", "vertical"]
 
 
 def stratified_coordinates(
@@ -47,7 +48,13 @@ def _step(index: Tensor, offset: Tensor, size: int) -> Tensor:
 
 
 def n2v_manipulate(
-    noisy: Tensor, fraction: float, generator: torch.Generator, radius: int = 2, replacement: str = "uniform"
+    noisy: Tensor,
+    fraction: float,
+    generator: torch.Generator,
+    radius: int = 2,
+    replacement: str = "uniform",
+    struct_length: int = 1,
+    struct_axis: StructAxis = "horizontal",
 ) -> tuple[Tensor, Tensor]:
     """Noise2Void's input manipulation (Krull et al. CVPR 2019, Sec. 3.2; N2V2, Hoeck et al. 2022).
 
@@ -55,10 +62,22 @@ def n2v_manipulate(
     the value of a neighbour drawn uniformly from the window without the centre, or ``median``: the
     per-channel median of the window without the centre (N2V2). Returns the manipulated image and
     the [B, 1, H, W] mask of the picked pixels (the loss mask: picked, not "changed").
+
+    structN2V (Broaddus, Krull, Weigert, Schmidt, Myers, ISBI 2020): with ``struct_length`` > 1 the
+    blind spot is a line of that many pixels centred on the picked one, along ``struct_axis``: noise
+    correlated along rows (or columns) would otherwise let the network read the hidden pixel's noise
+    from its neighbours on the line. The other pixels of the line get random values, uniform between
+    the image's minimum and maximum (the structN2V code draws uniform values over the range of its
+    normalised data), and the centre's replacement is drawn from the window without the line, so no
+    original value from the line reaches the input. The loss stays on the picked pixels.
     """
     batch, channels, height, width = noisy.shape
     b, r, c = stratified_coordinates(batch, height, width, fraction, generator)
     offsets = neighbour_offsets(radius, noisy.device)
+    line = _line_offsets(struct_length, struct_axis, noisy.device)
+    if len(line):  # the centre's replacement comes from off the line
+        on_line = ((offsets[:, None, :] == line[None, :, :]).all(dim=-1)).any(dim=1)
+        offsets = offsets[~on_line]
     if replacement == "uniform":
         choice = torch.randint(len(offsets), (len(b),), generator=generator, device=generator.device).to(noisy.device)
         rr = _step(r, offsets[choice, 0], height)
@@ -72,6 +91,34 @@ def n2v_manipulate(
         raise ValueError(f"replacement must be 'uniform' or 'median', got {replacement!r}")
     manipulated = noisy.clone()
     manipulated[b, :, r, c] = values
+    if len(line):
+        _hide_lines(manipulated, noisy, b, r, c, line, generator)
     mask = torch.zeros(batch, 1, height, width, device=noisy.device, dtype=noisy.dtype)
     mask[b, 0, r, c] = 1.0
     return manipulated, mask
+
+
+def _line_offsets(length: int, axis: str, device=None) -> Tensor:
+    """The (dy, dx) offsets of a centred line of ``length`` pixels, without the centre: [length - 1, 2]."""
+    if length < 1 or length % 2 == 0:
+        raise ValueError(f"struct_length must be an odd number >= 1 (the line is centred), got {length}")
+    if axis not in ("horizontal", "vertical"):
+        raise ValueError(f"struct_axis must be 'horizontal' or 'vertical', got {axis!r}")
+    span = torch.arange(-(length // 2), length // 2 + 1, device=device)
+    span = span[span != 0]
+    zeros = torch.zeros_like(span)
+    return torch.stack([zeros, span] if axis == "horizontal" else [span, zeros], dim=1)
+
+
+def _hide_lines(manipulated: Tensor, noisy: Tensor, b: Tensor, r: Tensor, c: Tensor, line: Tensor,
+                generator: torch.Generator) -> None:  # fmt: skip
+    """Give the line pixels of each picked pixel uniform random values in each image's range (in place)."""
+    height, width = noisy.shape[-2:]
+    rr, cc = r[:, None] + line[None, :, 0], c[:, None] + line[None, :, 1]
+    inside = (rr >= 0) & (rr < height) & (cc >= 0) & (cc < width)
+    bb = b[:, None].expand_as(rr)[inside]
+    rr, cc = rr[inside], cc[inside]
+    low = noisy.amin(dim=(1, 2, 3))[bb]
+    high = noisy.amax(dim=(1, 2, 3))[bb]
+    draw = torch.rand(len(bb), noisy.shape[1], generator=generator, device=generator.device).to(noisy)
+    manipulated[bb, :, rr, cc] = low[:, None] + draw * (high - low)[:, None]

@@ -4,7 +4,8 @@ from datamodules.base import DenoisingDataModule
 from datamodules.bsd import BSD
 from datamodules.folder import ImageFolder
 from datamodules.mnist import MNIST
+from datamodules.paired_folder import PairedFolder
 from datamodules.samples import SampleImages
 from datamodules.sidd import SIDD
 
-__all__ = ["BSD", "MNIST", "SIDD", "DenoisingDataModule", "ImageFolder", "SampleImages"]
+__all__ = ["BSD", "MNIST", "SIDD", "DenoisingDataModule", "ImageFolder", "PairedFolder", "SampleImages"]

@@ -23,7 +23,7 @@ from torchmetrics import MeanMetric
 
 from callbacks.test_results import SCORES, TestResultsWriter
 from core.choices import check_choice
-from core.metrics import per_image_psnr, per_image_ssim
+from core.metrics import per_image_psnr, per_image_ssim, quantize_8bit
 from core.seeding import TEST, TRAIN, VAL, derive_seed
 from lightning_modules.nonfinite import NonFiniteGuard
 from networks.channels import input_channels
@@ -80,6 +80,8 @@ class DenoisingModule(pl.LightningModule):
         every step, so the first non-finite step is recorded on the device and read every n steps, at
         the end of each epoch and before any checkpoint is written: a bad update never reaches a
         checkpoint, and training stops within n steps of it.
+    quantize_8bit: score outputs rounded to 8 bits (clamped to [0, 1], x 255, rounded), as the SIDD and
+        real-noise benchmarks compute PSNR/SSIM; the outputs written by predict are not rounded.
     """
 
     #: batch keys the method's training loss needs besides ``noisy``; checked with a clear error
@@ -100,6 +102,7 @@ class DenoisingModule(pl.LightningModule):
         fresh_optimizer: bool = False,
         predict_tile: int | None = None,
         nan_check_every_n_steps: int = 50,
+        quantize_8bit: bool = False,
     ) -> None:
         super().__init__()
         if nan_check_every_n_steps < 1:
@@ -122,6 +125,7 @@ class DenoisingModule(pl.LightningModule):
         self.compile_network = compile_network
         self.fresh_optimizer = fresh_optimizer
         self.predict_tile = predict_tile
+        self.quantize_8bit = quantize_8bit
         self._predict_margin: int | None = None
         self._fresh_states: list[tuple[object, dict]] = []
         self.nan_guard = NonFiniteGuard(nan_check_every_n_steps)
@@ -151,6 +155,13 @@ class DenoisingModule(pl.LightningModule):
         which pass this is (``val`` during fit, ``test``, ``predict``)."""
         return self.inference_network()(noisy)
 
+    def denoise_stage(
+        self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None, stage: Stage = "test"
+    ) -> Tensor:
+        """What validation, test and predict call: ``denoise``, or what an option wraps around it (pixel-shuffle
+        downsampling, ``lightning_modules.pixel_shuffle``)."""
+        return self.denoise(noisy, generator, batch, stage)
+
     @property
     def fit_network(self) -> Callable[[Tensor], Tensor]:
         """The network training losses call: ``torch.compile(network)`` in training mode when
@@ -165,7 +176,7 @@ class DenoisingModule(pl.LightningModule):
         return self._evaluation_network if self._evaluation_network is not None else self.network
 
     def forward(self, noisy: Tensor) -> Tensor:
-        return self.denoise(noisy)
+        return self.denoise_stage(noisy)
 
     def exported_network(self) -> tuple[nn.Module, str]:
         """What ``export.py`` writes (a plain module of ``networks``) and one sentence on what its output
@@ -183,20 +194,6 @@ class DenoisingModule(pl.LightningModule):
         else:
             keys = (self.seed, VAL if stage == "val" else TEST, self.global_rank, batch_idx, stream)
         return torch.Generator(device=self.device).manual_seed(derive_seed(*keys))
-
-    def known_noise_parameter(
-        self, batch: Batch | None, key: str, configured: float | None, scale: float, like: Tensor
-    ) -> Tensor:
-        """A noise parameter per image, [B]: ``configured / scale`` when the config gives it (e.g. sigma
-        on the 8-bit scale, scale 255), else the batch's own ``key`` (synthetic noise reports it)."""
-        if configured is not None:
-            return torch.full((len(like),), configured / scale, dtype=like.dtype, device=like.device)
-        if batch is not None and key in batch:
-            return batch[key].to(like).reshape(-1)
-        raise KeyError(
-            f"{type(self).__name__} needs the noise parameter {key!r}: set model.init_args.{key} in the config, or "
-            "use data whose batches carry it (synthetic noise does)."
-        )
 
     def loss_view(self, batch: Batch) -> Batch:
         """The batch a loss may read: without ``clean`` unless the method needs it (``required_keys``), so a
@@ -317,6 +314,8 @@ class DenoisingModule(pl.LightningModule):
         if "clean" not in batch:
             return {}
         clean, noisy = batch["clean"], batch["noisy"]
+        if self.quantize_8bit:  # the real-noise protocol (SIDD, Nam): scores of 8-bit outputs
+            denoised = quantize_8bit(denoised)
         values = {
             "psnr": per_image_psnr(denoised, clean),
             "ssim": per_image_ssim(denoised, clean),
@@ -331,7 +330,7 @@ class DenoisingModule(pl.LightningModule):
 
     def _eval_step(self, batch: Batch, batch_idx: int, stage: str) -> tuple[Tensor, dict[str, Tensor]]:
         self.check_channels(batch["noisy"])
-        denoised = self.denoise(batch["noisy"], self.step_generator(stage, batch_idx), batch, stage)
+        denoised = self.denoise_stage(batch["noisy"], self.step_generator(stage, batch_idx), batch, stage)
         if all(key in batch for key in self.required_keys):
             loss = self.validation_loss(self.loss_view(batch), self.step_generator(stage, batch_idx, stream=1))
             self.log(f"{stage}/loss", loss, on_epoch=True, sync_dist=True, batch_size=len(batch["noisy"]))
@@ -352,13 +351,14 @@ class DenoisingModule(pl.LightningModule):
     def predict_step(self, batch: Batch, batch_idx: int) -> Tensor:
         generator = self.step_generator("test", batch_idx)
         if self.predict_tile is None:
-            return self.denoise(batch["noisy"], generator, batch, "predict").clamp(0, 1)
+            return self.denoise_stage(batch["noisy"], generator, batch, "predict").clamp(0, 1)
         noisy = batch["noisy"]
         if self._predict_margin is None:  # measured once, by autograd (networks.tiling.receptive_radius)
             with torch.inference_mode(False):
-                self._predict_margin = receptive_radius(self.denoise, noisy.shape[1], device=noisy.device)
+                probe = lambda image: self.denoise_stage(image, stage="predict")  # noqa: E731
+                self._predict_margin = receptive_radius(probe, noisy.shape[1], device=noisy.device)
         per_image = {k: v for k, v in batch.items() if k in ("sigma", "lam")}
-        denoise = lambda tile: self.denoise(tile, generator, per_image, "predict")  # noqa: E731
+        denoise = lambda tile: self.denoise_stage(tile, generator, per_image, "predict")  # noqa: E731
         return denoise_tiled(denoise, noisy, tile=self.predict_tile, margin=self._predict_margin).clamp(0, 1)
 
     # ---- the evaluation copy for test and predict ---------------------------------------------

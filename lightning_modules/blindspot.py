@@ -32,14 +32,16 @@ from core.bayesian import (
     split_prior,
 )
 from core.choices import check_choice
-from lightning_modules.base import Batch, DenoisingModule, Stage
+from lightning_modules.base import Batch, Stage
+from lightning_modules.pixel_shuffle import PixelShuffleDenoising
+from noise.parameters import per_image_parameter
 
 NoiseKind = Literal["gaussian", "poisson"]
 NoiseLevel = Literal["known", "global", "per_image"]
 Inference = Literal["posterior", "prior"]
 
 
-class BlindSpot(DenoisingModule):
+class BlindSpot(PixelShuffleDenoising):
     """Args:
     network: a blind-spot network whose output has ``prior_channels(C, covariance)`` channels.
     noise: ``gaussian`` or ``poisson``.
@@ -52,7 +54,8 @@ class BlindSpot(DenoisingModule):
     covariance: colour prior ``full`` (Cholesky factor, 6 parameters) or ``diagonal`` (3).
     inference: ``posterior`` (the posterior mean) or ``prior`` (mu_x).
     sigma_network: the per-image noise-level network (``networks.NoiseLevelNet``).
-    **kwargs: the ``DenoisingModule`` arguments.
+    **kwargs: ``pd_stride`` and the other pixel-shuffle options (``PixelShuffleDenoising``), and the
+        ``DenoisingModule`` arguments.
     """
 
     def __init__(
@@ -90,14 +93,16 @@ class BlindSpot(DenoisingModule):
         channels = noisy.shape[1]
         if self.noise == "gaussian":
             if self.noise_level == "known":
-                sigma = self.known_noise_parameter(batch, "sigma", self.sigma, 255.0, noisy)
+                sigma = per_image_parameter("sigma", self.sigma, batch, noisy, type(self).__name__)
             elif self.noise_level == "global":
                 sigma = self.log_noise_param.exp().expand(len(noisy))
             else:
                 sigma = self.sigma_network(noisy)
             return isotropic(sigma**2, channels)
-        lam = self.known_noise_parameter(batch, "lam", self.lam, 1.0, noisy) if self.noise_level == "known" else None
-        lam = self.log_noise_param.exp().expand(len(noisy)) if lam is None else lam
+        if self.noise_level == "known":
+            lam = per_image_parameter("lam", self.lam, batch, noisy, type(self).__name__)
+        else:
+            lam = self.log_noise_param.exp().expand(len(noisy))
         return per_pixel_diagonal(mean.clamp(min=1e-3) / lam.reshape(-1, 1, 1, 1))
 
     # ---- method ------------------------------------------------------------------------------

@@ -20,18 +20,20 @@ from torch import Tensor, nn
 
 from core.choices import check_choice
 from core.masking import Replacement, grid_mask, j_invariant_reconstruction, mask_input, masked_mse
-from lightning_modules.base import Batch, DenoisingModule, Stage
+from lightning_modules.base import Batch, Stage
+from lightning_modules.pixel_shuffle import PixelShuffleDenoising
 
 Inference = Literal["single", "j_invariant"]
 
 
-class Noise2Self(DenoisingModule):
+class Noise2Self(PixelShuffleDenoising):
     """Args:
     network: any denoiser (the reference uses a DnCNN or a U-Net).
     mask_width: w, the grid period; w^2 phases (4 in the reference examples).
     replacement: ``interpolate`` (3x3 neighbour kernel, per channel) or ``zero``.
     inference: ``single`` or ``j_invariant``.
-    **kwargs: the ``DenoisingModule`` arguments.
+    **kwargs: ``pd_stride`` and the other pixel-shuffle options (``PixelShuffleDenoising``), and the
+        ``DenoisingModule`` arguments.
     """
 
     def __init__(

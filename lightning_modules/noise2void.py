@@ -21,17 +21,22 @@ from torch import Tensor, nn
 
 from core.choices import check_choice
 from core.masking import masked_mse
-from core.n2v_manipulation import Replacement, n2v_manipulate
-from lightning_modules.base import Batch, DenoisingModule
+from core.n2v_manipulation import Replacement, StructAxis, n2v_manipulate
+from lightning_modules.base import Batch
+from lightning_modules.pixel_shuffle import PixelShuffleDenoising
 
 
-class Noise2Void(DenoisingModule):
+class Noise2Void(PixelShuffleDenoising):
     """Args:
     network: the denoiser (a U-Net of depth 2 with 96 channels in the BSD68 recipe).
     mask_fraction: fraction of pixels picked per patch (0.198% in the N2V code).
     radius: half-size of the replacement window (2: 5x5).
     replacement: ``uniform`` (N2V) or ``median`` (N2V2).
-    **kwargs: the ``DenoisingModule`` arguments.
+    struct_length: structN2V: the blind spot is a line of this many pixels (odd; 1: off), for noise
+        correlated along one axis (``python -m noise.correlation`` measures it).
+    struct_axis: the line's direction, ``horizontal`` (along rows) or ``vertical``.
+    **kwargs: ``pd_stride`` and the other pixel-shuffle options (``PixelShuffleDenoising``), and the
+        ``DenoisingModule`` arguments.
     """
 
     def __init__(
@@ -40,6 +45,8 @@ class Noise2Void(DenoisingModule):
         mask_fraction: float = 0.00198,
         radius: int = 2,
         replacement: Replacement = "uniform",
+        struct_length: int = 1,
+        struct_axis: StructAxis = "horizontal",
         **kwargs,
     ) -> None:
         super().__init__(network, **kwargs)
@@ -50,8 +57,14 @@ class Noise2Void(DenoisingModule):
         self.mask_fraction = mask_fraction
         self.radius = radius
         self.replacement = check_choice("replacement", replacement, Replacement)
+        if struct_length < 1 or struct_length % 2 == 0:
+            raise ValueError(f"struct_length must be an odd number >= 1 (the line is centred), got {struct_length}")
+        self.struct_length = struct_length
+        self.struct_axis = check_choice("struct_axis", struct_axis, StructAxis)
 
     def training_loss(self, batch: Batch, generator: torch.Generator) -> Tensor:
         noisy = batch["noisy"]
-        manipulated, mask = n2v_manipulate(noisy, self.mask_fraction, generator, self.radius, self.replacement)
+        manipulated, mask = n2v_manipulate(
+            noisy, self.mask_fraction, generator, self.radius, self.replacement, self.struct_length, self.struct_axis
+        )
         return masked_mse(self.fit_network(manipulated), noisy, mask)

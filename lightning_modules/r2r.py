@@ -23,6 +23,7 @@ from core.choices import check_choice
 from core.recorruption import recorrupt, signal_dependent_std
 from lightning_modules.base import Batch, DenoisingModule, Stage
 from noise.estimation import estimate_heteroscedastic
+from noise.parameters import per_image_parameter
 
 NoiseKind = Literal["gaussian", "poisson", "poisson_gaussian", "heteroscedastic"]
 Inference = Literal["mc", "single"]
@@ -75,13 +76,13 @@ class R2R(DenoisingModule):
         self.mc_samples = mc_samples
         self.val_inference = check_choice("val_inference", val_inference, Inference)
 
-    def _per_image(self, batch: Batch | None, key: str, configured: float | None, scale: float, noisy: Tensor):
-        return self.known_noise_parameter(batch, key, configured, scale, noisy).reshape(-1, 1, 1, 1)
+    def _per_image(self, batch: Batch | None, key: str, configured: float | None, noisy: Tensor) -> Tensor:
+        return per_image_parameter(key, configured, batch, noisy, type(self).__name__).reshape(-1, 1, 1, 1)
 
     def noise_std(self, noisy: Tensor, batch: Batch | None = None) -> Tensor:
         """The std that scales z: per image [B,1,1,1] for Gaussian noise, per pixel otherwise."""
         if self.noise == "gaussian":
-            return self._per_image(batch, "sigma", self.sigma, 255.0, noisy)
+            return self._per_image(batch, "sigma", self.sigma, noisy)
         if self.noise == "heteroscedastic":
             if self.beta1 is not None:
                 return signal_dependent_std(noisy, self.beta1, self.beta2)
@@ -89,9 +90,9 @@ class R2R(DenoisingModule):
             beta1 = torch.tensor([b[0] for b in betas], dtype=noisy.dtype, device=noisy.device)
             beta2 = torch.tensor([b[1] for b in betas], dtype=noisy.dtype, device=noisy.device)
             return signal_dependent_std(noisy, beta1.reshape(-1, 1, 1, 1), beta2.reshape(-1, 1, 1, 1))
-        beta1 = 1.0 / self._per_image(batch, "lam", self.lam, 1.0, noisy)
+        beta1 = 1.0 / self._per_image(batch, "lam", self.lam, noisy)
         beta2 = (
-            self._per_image(batch, "sigma", self.sigma, 255.0, noisy) ** 2 if self.noise == "poisson_gaussian" else 0.0
+            self._per_image(batch, "sigma", self.sigma, noisy) ** 2 if self.noise == "poisson_gaussian" else 0.0
         )
         return signal_dependent_std(noisy, beta1, beta2)
 

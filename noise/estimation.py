@@ -117,10 +117,9 @@ def _texture_threshold_factor(size: int, channels: int, confidence: float) -> fl
 # the fewest patches per patch dimension the weak-texture selection may hold, the same 8 as in
 # ``_patch_geometry``: a low estimate lowers the next threshold, which selects fewer patches, and with
 # few patches the spread of the sample eigenvalues biases the rule low again. When the threshold passes
-# fewer, the selection is this many weakest-textured patches instead. Chosen on images the benchmark
-# does not score (the first 100 BSDS500 test photographs in gray, sigma 5, noise seed 5): stopping at 2
-# per dimension left 85% of them within 10% of sigma, at 8 95%; the weakest-8 rule 94%, with the
-# smallest worst case (-12% / +17%, against -12% / +33% for stopping).
+# fewer, the selection is this many weakest-textured patches instead. Chosen on photographs the
+# benchmark does not score (BSDS500 test images), where it had the smallest worst-case error of the
+# rules tried (stopping at fewer patches, or at 8).
 MIN_PATCHES_PER_DIMENSION = 8
 
 
@@ -165,8 +164,8 @@ def estimate_sigma(
     left equals their median; sigma is the square root of that mean. ``weak_texture=False`` is exactly
     that, on all patches.
 
-    On textured photographs fine texture spreads over the small eigenvalues too and reads as noise: on
-    all patches, sigma = 5 on BSD68 reads 74% high on average (``benchmarks/noise_estimation.py``). With
+    On textured photographs fine texture spreads over the small eigenvalues too and reads as noise, so on
+    all patches a low sigma reads far too high (``benchmarks/results/noise_estimation.json``). With
     ``weak_texture`` (the default) the rule runs on weak-textured patches only, selected as Liu, Tanaka,
     Okutomi (IEEE TIP 2013) do: keep patches whose gradient energy is below sigma^2 * tau0 (``confidence``
     of flat noise-only patches pass), re-estimate sigma on them, and repeat until the selection is

@@ -14,6 +14,10 @@ from abc import ABC, abstractmethod
 import torch
 from torch import Tensor
 
+from noise.parameters import CONFIG_SCALE
+
+SIGMA_SCALE = CONFIG_SCALE["sigma"]  # configs give sigma on the 8-bit scale
+
 
 def _draw_uniform(value: float | tuple[float, float], generator: torch.Generator) -> float:
     if isinstance(value, (int, float)):
@@ -97,10 +101,10 @@ class Gaussian(NoiseModel):
         self.sigma = sigma
 
     def draw_parameters(self, generator: torch.Generator) -> dict[str, float]:
-        return {"sigma": _draw_uniform(self.sigma, generator) / 255.0}
+        return {"sigma": _draw_uniform(self.sigma, generator) / SIGMA_SCALE}
 
     def draw_batch_parameters(self, count: int, generator: torch.Generator) -> dict[str, Tensor]:
-        return {"sigma": _draw_uniform_batch(self.sigma, count, generator) / 255.0}
+        return {"sigma": _draw_uniform_batch(self.sigma, count, generator) / SIGMA_SCALE}
 
     def apply(self, clean: Tensor, params: dict[str, float | Tensor], generator: torch.Generator) -> Tensor:
         return clean + params["sigma"] * _standard_normal(clean, generator)
@@ -145,10 +149,10 @@ class PoissonGaussian(Poisson):
         self.sigma = sigma
 
     def draw_parameters(self, generator: torch.Generator) -> dict[str, float]:
-        return {**super().draw_parameters(generator), "sigma": _draw_uniform(self.sigma, generator) / 255.0}
+        return {**super().draw_parameters(generator), "sigma": _draw_uniform(self.sigma, generator) / SIGMA_SCALE}
 
     def draw_batch_parameters(self, count: int, generator: torch.Generator) -> dict[str, Tensor]:
-        sigma = _draw_uniform_batch(self.sigma, count, generator) / 255.0
+        sigma = _draw_uniform_batch(self.sigma, count, generator) / SIGMA_SCALE
         return {**super().draw_batch_parameters(count, generator), "sigma": sigma}
 
     def apply(self, clean: Tensor, params: dict[str, float | Tensor], generator: torch.Generator) -> Tensor:

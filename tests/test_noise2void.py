@@ -98,3 +98,32 @@ def test_two_ddp_ranks_draw_different_masks_and_a_rank_repeats_itself():
     val_a = n2v_manipulate(noisy, 0.01, model.step_generator("val", batch_idx=3))[1]
     val_b = n2v_manipulate(noisy, 0.01, model.step_generator("val", batch_idx=3))[1]
     assert torch.equal(val_a, val_b)  # fixed validation masks
+
+
+@pytest.mark.parametrize("axis", ["horizontal", "vertical"])
+def test_struct_mask_keeps_every_original_value_of_the_line_out_of_the_input(axis):
+    """structN2V by autograd: the manipulated input has no gradient with respect to the noisy values on
+    a picked pixel's line, the pixel included (random values and an off-line neighbour stand in)."""
+    noisy = torch.rand(2, 3, 32, 32, requires_grad=True)
+    generator = torch.Generator().manual_seed(1)
+    manipulated, mask = n2v_manipulate(noisy, 1 / 64, generator, struct_length=5, struct_axis=axis)
+    (grad,) = torch.autograd.grad(manipulated.sum(), noisy)
+    picked = mask[:, 0].nonzero().tolist()
+    assert picked
+    for b, r, c in picked:
+        for k in range(-2, 3):
+            rr, cc = (r, c + k) if axis == "horizontal" else (r + k, c)
+            if 0 <= rr < 32 and 0 <= cc < 32:
+                assert torch.all(grad[b, :, rr, cc] == 0), f"{(rr, cc)} on the line of {(r, c)} reaches the input"
+    # off the line the input is the image itself
+    untouched = grad[:, 0] == 1
+    assert untouched.float().mean() > 0.8
+    # line values are random within the image's range, not the original ones
+    b, r, c = picked[0]
+    rr, cc = (r, min(c + 1, 31)) if axis == "horizontal" else (min(r + 1, 31), c)
+    assert not torch.equal(manipulated[b, :, rr, cc], noisy[b, :, rr, cc])
+
+
+def test_struct_length_must_be_odd():
+    with pytest.raises(ValueError, match="odd"):
+        n2v_manipulate(torch.rand(1, 1, 8, 8), 0.1, torch.Generator(), struct_length=4)

@@ -43,6 +43,9 @@ def _redirect_data(config: Path, folder: Path, standard: Path) -> list[str]:
     if kind == "MNIST":
         mnist = ["--data.init_args.root", str(standard / "MNIST"), "--data.init_args.verify", "false"]
         return [*mnist, "--data.init_args.val_count", "5"]
+    if kind == "PairedFolder":  # the folder's images as their own references: names match, sizes too
+        return ["--data.init_args.noisy_dir", str(folder), "--data.init_args.clean_dir", str(folder),
+                "--data.init_args.patch_size", "20"]  # fmt: skip
     if kind == "SIDD":
         return ["--data.init_args.root", str(standard / "SIDD"), "--data.init_args.patch_size", "16"]
     return []

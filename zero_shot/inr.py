@@ -7,11 +7,9 @@ fitting noise. No official code exists; the choices made here, each an argument:
 
 * network: a SIREN (default: 3 sine layers, SIREN's omega_0 = 30) or a Fourier-feature MLP
   (``networks.inr``), either 128 wide unless ``network_options`` say otherwise. Width 128 rather
-  than SIREN's 256: the fit only has to reach the noise level, not reproduce the image exactly, and
-  a 256-wide iteration costs 2.4x more (1.13 vs 0.48 s on a 256x256 image, 2-core CPU, measured with
-  whole-image passes). A smoother
-  prior (omega_0 = 10, lr 1e-4) was tried first and still sat far above the noise variance after
-  300 iterations;
+  than SIREN's 256: the fit only has to reach the noise level, not reproduce the image exactly, and a
+  wider layer costs quadratically more per iteration. A smoother prior (omega_0 = 10, lr 1e-4) was
+  tried first and stayed far above the noise variance where omega_0 = 30 reached it;
 * optimiser: AdamW, lr 1e-3, full-image batches (on a CPU each iteration's passes run in chunks of
   ``CPU_CHUNK`` coordinates, which gives the same gradient with far fewer page faults);
 * noise variance: ``sigma`` if given, else the Chen et al. 2015 estimate (``noise.estimation``);
@@ -21,15 +19,9 @@ fitting noise. No official code exists; the choices made here, each an argument:
   frequencies are assembled), ``decay`` on the others, so the late fit of noise is slowed;
 * the returned image is the network's output at the stopping iteration, clipped to [0, 1].
 
-Measured with these defaults (``python benchmarks/inr_set12.py``, Set12 sigma 25, noise level
-estimated, 2-core CPU), on all 12 images the returned image lies 0.004-0.199 dB below the best PSNR of
-its own trajectory. On 01-08 and 10-12 the stop rule fired (gaps 0.004-0.118 dB; 26.44 dB at the stop on
-01-08, noisy 20.37 dB), after 100-220 iterations on the 256x256 images and after 440 / 950 / 850 / 1590 on
-the 512x512 Lena / Boat / Man / Couple. Capacity limits the fit on Barbara (09, 512x512, large
-textures): its MSE never reached the estimated sigma^2 in 3000 iterations, so the returned image is the
-one at ``max_iterations`` (23.29 dB, against the trajectory's best of 23.49 dB at iteration 420; noisy
-20.30 dB). Whether a wider network (``network_options={"width": 256}``) reaches the noise level there
-was not measured.
+How close the stop comes to the best point of each fit's own trajectory, per image, and where the
+network's capacity keeps it from reaching the noise level (large textures), is measured by
+``python benchmarks/inr_set12.py`` (``benchmarks/results/inr_set12.json``).
 """
 
 from __future__ import annotations

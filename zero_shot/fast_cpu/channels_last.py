@@ -5,8 +5,7 @@ LeakyReLU 0.2, conv1x1 48 -> C), written as one autograd function so that every 
 memory layout, [pixels, channels] (NHWC), from the input to the output gradient:
 
 * the 3x3 convolutions run through oneDNN's channels-last kernels, which use AVX-512 where the CPU has
-  it (PyTorch's MKL matrix products do not on AMD CPUs, and its NCHW convolution at batch 1 is several
-  times slower, see the zsn2n benchmark);
+  it (PyTorch's MKL matrix products do not on AMD CPUs, and its NCHW convolution at batch 1 is slower);
 * the 1x1 convolution is a matrix product of the [pixels, 48] activations with the [48, C] weight, and
   the first layer's weight gradient one of its output gradient with the input's 3x3 patches (C * 9
   columns); matrix products go through oneDNN too (``torch.ops.mkldnn._linear_pointwise``), PyTorch's
@@ -20,9 +19,9 @@ The outputs and gradients equal the plain layers' up to float32 rounding (tests 
 With ``bf16=True`` (mixed precision) the 48 -> 48 convolution, which takes most of the time, runs in
 bfloat16: its input, weight and output gradient are rounded to bfloat16, oneDNN accumulates in float32
 and rounds its outputs (the activation, the input and weight gradients) to bfloat16 once; the bias, the
-other two layers, the loss and the parameters stay float32. On CPUs with AVX512_BF16 or AMX that
-convolution runs about twice as fast; the results differ from float32 by bfloat16 rounding (about 0.1%
-of the output, 0.2% of the gradients; tests compare with the plain layers rounded the same way).
+other two layers, the loss and the parameters stay float32. CPUs with AVX512_BF16 or AMX compute it
+natively (elsewhere oneDNN emulates bfloat16, slowly); the results differ from float32 by bfloat16
+rounding (tests compare with the plain layers rounded the same way).
 """
 
 from __future__ import annotations

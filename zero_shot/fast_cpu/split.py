@@ -37,8 +37,7 @@ def row_strips(height: int, radius: int, count: int = 2) -> list[tuple[int, int,
     return strips
 
 
-# strips of f(y) per worker: smaller strips keep each pass's activations in cache (256x256 RGB on a 2-core
-# CPU: 100-125 ms per iteration with one strip per worker, see the zsn2n benchmark for two)
+# strips of f(y) per worker: smaller strips keep each pass's activations in cache
 STRIPS_PER_WORKER = 2
 
 

@@ -1,0 +1,88 @@
+"""Real-noise tools: the noise-correlation check, paired folders matched by name, 8-bit scores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from core.metrics import quantize_8bit
+from datamodules import PairedFolder
+from datamodules.paired_folder import match_pairs, scene_name
+from noise.correlation import estimate_correlation
+from noise.correlation import main as correlation_main
+from tests.conftest import smooth_image
+
+
+def _images(count: int, size: int = 128) -> list[torch.Tensor]:
+    rng = np.random.default_rng(0)
+    return [torch.from_numpy(smooth_image(rng, size, size) / 255.0).float()[None] for _ in range(count)]
+
+
+def test_white_noise_is_found_uncorrelated():
+    generator = torch.Generator().manual_seed(0)
+    noisy = [image + 0.05 * torch.randn(image.shape, generator=generator) for image in _images(4)]
+    correlation = estimate_correlation(noisy)
+    assert abs(correlation.horizontal[0]) < 0.05 and abs(correlation.vertical[0]) < 0.05
+    assert not correlation.correlated and "safe" in correlation.advice()
+
+
+def test_noise_filtered_along_rows_is_found_correlated_along_rows_only():
+    """White noise through the kernel [1, 1] / sqrt(2) along rows: rho(1) = 0.5 along rows, 0 along columns
+    and at lag 2."""
+    generator = torch.Generator().manual_seed(1)
+    noisy = []
+    for image in _images(4):
+        white = torch.randn(1, 1, image.shape[1], image.shape[2] + 1, generator=generator)
+        filtered = F.conv2d(white, torch.tensor([[[[1.0, 1.0]]]]) / 2**0.5)[0]
+        noisy.append(image + 0.05 * filtered)
+    correlation = estimate_correlation(noisy)
+    assert correlation.horizontal[0] == pytest.approx(0.5, abs=0.07)
+    assert abs(correlation.vertical[0]) < 0.07 and abs(correlation.horizontal[1]) < 0.07
+    assert correlation.correlated and "structN2V line mask along rows" in correlation.advice()
+
+
+def test_the_command_reads_images_and_writes_a_plot(tmp_path: Path, capsys):
+    generator = torch.Generator().manual_seed(2)
+    for k, image in enumerate(_images(2)):
+        noisy = (image + 0.05 * torch.randn(image.shape, generator=generator)).clamp(0, 1)
+        iio.imwrite(tmp_path / f"{k}.png", (noisy[0].numpy() * 255).round().astype(np.uint8))
+    files = [str(tmp_path / "0.png"), str(tmp_path / "1.png")]
+    correlation = correlation_main([*files, "--plot", str(tmp_path / "c.png")])
+    assert not correlation.correlated
+    assert "along rows" in capsys.readouterr().out
+    assert iio.imread(tmp_path / "c.png").shape[-1] == 3
+
+
+def test_pairs_are_matched_by_scene_name_and_a_lone_capture_is_named(tmp_path: Path):
+    (tmp_path / "noisy").mkdir()
+    (tmp_path / "clean").mkdir()
+    image = np.zeros((24, 24, 3), dtype=np.uint8)
+    for name in ("01_noise", "02_noise"):
+        iio.imwrite(tmp_path / "noisy" / f"{name}.png", image)
+    for name in ("01_gt", "02_gt"):
+        iio.imwrite(tmp_path / "clean" / f"{name}.png", image + 1)
+    assert scene_name(Path("07_noise.png")) == scene_name(Path("07_gt.png")) == "07"
+    assert [scene for scene, _, _ in match_pairs(tmp_path / "noisy", tmp_path / "clean")] == ["01", "02"]
+    data = PairedFolder(str(tmp_path / "noisy"), str(tmp_path / "clean"), channels=3, patch_size=16, num_workers=0)
+    data.setup("fit")
+    assert "clean" not in next(iter(data.train_dataloader()))  # self-supervised: training never sees it
+    assert "clean" not in next(iter(data.val_dataloader()))  # nor checkpoint selection
+    data.setup("test")
+    assert "clean" in next(iter(data.test_dataloader()))
+    iio.imwrite(tmp_path / "noisy" / "03_noise.png", image)
+    with pytest.raises(ValueError, match=r"\['03'\]"):
+        match_pairs(tmp_path / "noisy", tmp_path / "clean")
+    with pytest.raises(ValueError, match="noise: null"):
+        from noise import Gaussian
+
+        PairedFolder(str(tmp_path / "noisy"), str(tmp_path / "clean"), noise=Gaussian(25))
+
+
+def test_quantize_8bit_rounds_to_the_256_levels():
+    values = torch.tensor([-0.1, 0.0, 0.4 / 255, 0.6 / 255, 1.2])
+    torch.testing.assert_close(quantize_8bit(values), torch.tensor([0.0, 0.0, 0.0, 1 / 255, 1.0]))
