@@ -102,19 +102,24 @@ def test_two_ddp_ranks_draw_different_masks_and_a_rank_repeats_itself():
 
 @pytest.mark.parametrize("axis", ["horizontal", "vertical"])
 def test_struct_mask_keeps_every_original_value_of_the_line_out_of_the_input(axis):
-    """structN2V by autograd: the manipulated input has no gradient with respect to the noisy values on
-    a picked pixel's line, the pixel included (random values and an off-line neighbour stand in)."""
+    """structN2V by autograd: no original value on a picked pixel's line, the pixel included, survives in
+    the unpicked pixels of the input (random values stand in), and each picked pixel's replacement comes
+    from off its own line. (As in Noise2Void itself, another picked pixel's replacement may copy it.)"""
     noisy = torch.rand(2, 3, 32, 32, requires_grad=True)
     generator = torch.Generator().manual_seed(1)
     manipulated, mask = n2v_manipulate(noisy, 1 / 64, generator, struct_length=5, struct_axis=axis)
-    (grad,) = torch.autograd.grad(manipulated.sum(), noisy)
+    (grad,) = torch.autograd.grad((manipulated * (1 - mask)).sum(), noisy, retain_graph=True)
     picked = mask[:, 0].nonzero().tolist()
     assert picked
     for b, r, c in picked:
-        for k in range(-2, 3):
-            rr, cc = (r, c + k) if axis == "horizontal" else (r + k, c)
-            if 0 <= rr < 32 and 0 <= cc < 32:
-                assert torch.all(grad[b, :, rr, cc] == 0), f"{(rr, cc)} on the line of {(r, c)} reaches the input"
+        line = [(r, c + k) if axis == "horizontal" else (r + k, c) for k in range(-2, 3)]
+        line = [(rr, cc) for rr, cc in line if 0 <= rr < 32 and 0 <= cc < 32]
+        (own,) = torch.autograd.grad(manipulated[b, :, r, c].sum(), noisy, retain_graph=True)
+        for rr, cc in line:
+            assert torch.all(grad[b, :, rr, cc] == 0), f"{(rr, cc)} on the line of {(r, c)} reaches the input"
+            assert torch.all(own[b, :, rr, cc] == 0), f"{(r, c)} is replaced by {(rr, cc)} on its own line"
+        assert own[b].sum() == 3  # one neighbour's value, all channels
+    (grad,) = torch.autograd.grad(manipulated.sum(), noisy)
     # off the line the input is the image itself
     untouched = grad[:, 0] == 1
     assert untouched.float().mean() > 0.8
