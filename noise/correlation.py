@@ -43,6 +43,7 @@ class NoiseCorrelation:
     horizontal: list[float]
     vertical: list[float]
     blocks: int
+    sigma: float  # the noise standard deviation, sqrt(a / 2), in the images' intensity scale
 
     @property
     def correlated(self) -> bool:
@@ -94,7 +95,7 @@ def estimate_correlation(images: list[Tensor]) -> NoiseCorrelation:
             variances[(lag, dim)].append(_lag_difference_variances(image, lag, dim))
     texture = torch.cat(textures)
     weakest = texture <= torch.quantile(texture, WEAKEST)
-    result = {}
+    result, baselines = {}, []
     for dim in (1, 2):
         v = torch.stack([torch.cat(variances[(lag, dim)])[weakest].median() for lag in LAGS])
         lags = torch.tensor(LAGS, dtype=v.dtype)
@@ -105,7 +106,20 @@ def estimate_correlation(images: list[Tensor]) -> NoiseCorrelation:
         a = (v[far] - b * lags[far] ** 2).mean()
         rho = 1 - (v - b * lags**2) / a
         result[dim] = [round(float(r), 3) for r in rho[:3]]
-    return NoiseCorrelation(horizontal=result[2], vertical=result[1], blocks=int(weakest.sum()))
+        baselines.append(float(a))
+    sigma = (sum(baselines) / len(baselines) / 2) ** 0.5
+    return NoiseCorrelation(horizontal=result[2], vertical=result[1], blocks=int(weakest.sum()), sigma=sigma)
+
+
+def estimate_correlated_sigma(image: Tensor) -> float:
+    """The noise standard deviation of one image [C, H, W] whose noise may be spatially correlated: the
+    lag-difference baseline a = 2 sigma^2 of ``estimate_correlation``. Estimators built for white noise
+    (``noise.estimation.estimate_sigma`` reads the smallest eigenvalues of the patch covariance, the
+    Laplacian high-pass of ``estimate_heteroscedastic``) see only the noise's high frequencies, which a
+    camera pipeline has smoothed away, and read several times too low on such noise; differences of
+    pixels ``FAR`` or more apart see the whole variance. Correlation reaching beyond ``FAR`` still
+    reads as missing variance."""
+    return estimate_correlation([image]).sigma
 
 
 def plot(correlation: NoiseCorrelation, path: Path) -> None:
@@ -144,6 +158,7 @@ def main(argv: list[str] | None = None) -> NoiseCorrelation:
     print(f"  lag          {'  '.join(f'{d:>5}' for d in (1, 2, 3))}")
     print(f"  along rows   {'  '.join(f'{r:5.2f}' for r in correlation.horizontal)}")
     print(f"  along columns{'  '.join(f'{r:5.2f}' for r in correlation.vertical)}")
+    print(f"  noise std     {correlation.sigma:.4g} (in the images' scale, [0, 1])")
     print(correlation.advice())
     if args.plot:
         plot(correlation, Path(args.plot))
