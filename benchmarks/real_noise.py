@@ -92,7 +92,7 @@ def noise_level_stage(pairs) -> list[dict]:
             "scene": scene,
             "true": float((noisy - clean).std()),
             "estimate_sigma": estimate_sigma(noisy),
-            f"estimate_sigma_after_pd{PD_STRIDE_FOR_ESTIMATE}": float(np.median([estimate_sigma(s) for s in sub_images])),
+            f"estimate_sigma_after_pd{PD_STRIDE_FOR_ESTIMATE}": float(np.median([estimate_sigma(s) for s in sub_images])),  # noqa: E501
             "heteroscedastic_at_mean": max(0.0, beta1 * float(noisy.mean()) + beta2) ** 0.5,
             "estimate_correlated_sigma": estimate_correlated_sigma(noisy),
         })  # fmt: skip
@@ -107,6 +107,14 @@ def noise_level_stage(pairs) -> list[dict]:
     return [{**record, "device": device_name(), "commit": commit(), "command": "python " + " ".join(sys.argv)}]
 
 
+TRUE_LAGS = (1, 2, 3, 4, 6, 8)
+
+
+def _lag_difference(image: torch.Tensor, lag: int, dim: int) -> torch.Tensor:
+    size = image.shape[dim] - lag
+    return image.narrow(dim, lag, size) - image.narrow(dim, 0, size)
+
+
 def correlation_stage(pairs) -> list[dict]:
     """The check's estimate from the noisy images against rho measured on the true residuals."""
     estimate = estimate_correlation([noisy for _, noisy, _ in pairs])
@@ -116,15 +124,13 @@ def correlation_stage(pairs) -> list[dict]:
         for _, noisy, clean in pairs:
             residual = (noisy - clean).double()
             variance = residual.var()
-            rhos.append([float(1 - (residual.diff(n=1, dim=dim) if lag == 1 else
-                                    residual.narrow(dim, lag, residual.shape[dim] - lag)
-                                    - residual.narrow(dim, 0, residual.shape[dim] - lag)).pow(2).mean() / (2 * variance))
-                         for lag in (1, 2, 3, 4, 6, 8)])  # fmt: skip
-        true[name] = [round(v, 3) for v in np.mean(rhos, axis=0)]
+            rhos.append([float(1 - _lag_difference(residual, lag, dim).pow(2).mean() / (2 * variance))
+                         for lag in TRUE_LAGS])  # fmt: skip
+        true[name] = [round(float(v), 3) for v in np.mean(rhos, axis=0)]
     record = {
         "stage": "correlation", "dataset": "nam25", "estimated_horizontal": estimate.horizontal,
         "estimated_vertical": estimate.vertical, "correlated": estimate.correlated, "advice": estimate.advice(),
-        "true_lags": [1, 2, 3, 4, 6, 8], "true_horizontal": true["horizontal"], "true_vertical": true["vertical"],
+        "true_lags": list(TRUE_LAGS), "true_horizontal": true["horizontal"], "true_vertical": true["vertical"],
         "device": device_name(), "commit": commit(), "command": "python " + " ".join(sys.argv),
     }  # fmt: skip
     print({k: v for k, v in record.items() if k not in ("device", "command")}, flush=True)
@@ -143,8 +149,9 @@ def bm3d_row(pairs) -> dict:
         sigma = estimate_correlated_sigma(noisy)
         denoised = bm3d.bm3d_rgb(noisy.permute(1, 2, 0).double().numpy(), sigma)
         results.append((scene, *scores(torch.from_numpy(denoised).permute(2, 0, 1).float(), clean)))
-    return per_image_record("bm3d", results, time.perf_counter() - started, sigma_from="estimate_correlated_sigma",
-                            inference_seconds_per_image=round((time.perf_counter() - started) / len(pairs), 2))  # fmt: skip
+    seconds = time.perf_counter() - started
+    return per_image_record("bm3d", results, seconds, sigma_from="estimate_correlated_sigma",
+                            inference_seconds_per_image=round(seconds / len(pairs), 2))  # fmt: skip
 
 
 def zsn2n_row(pairs, iterations: int) -> dict:
@@ -169,7 +176,8 @@ def data_overrides(data_root: Path, count: int) -> list[str]:
         (subset / folder).mkdir(parents=True)
         for path in sorted((data_root / "noisy").glob("*_noise.png"))[:count]:
             scene = path.name.split("_")[0]
-            (subset / folder / f"{scene}_{suffix}.png").symlink_to((data_root / folder / f"{scene}_{suffix}.png").resolve())
+            name = f"{scene}_{suffix}.png"
+            (subset / folder / name).symlink_to((data_root / folder / name).resolve())
     return ["--data.init_args.noisy_dir", str(subset / "noisy"), "--data.init_args.clean_dir", str(subset / "clean")]
 
 
@@ -206,8 +214,8 @@ def trained_row(row: str, data: list[str], steps: int, patch: int | None) -> dic
 def main_benchmark(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=400, help="training steps of every trained method")
-    parser.add_argument("--laine-steps", type=int, help="training steps of the Laine rows (default --steps; a step of its "
-                        "four-rotation network costs ~4x one of the others)")
+    parser.add_argument("--laine-steps", type=int, help="training steps of the Laine rows (default --steps; a step "
+                        "of its four-rotation network costs ~4x one of the others)")  # fmt: skip
     parser.add_argument("--zsn2n-iterations", type=int, default=500)
     parser.add_argument("--images", type=int, default=25, help="the first N of the 25 pairs")
     parser.add_argument("--patch", type=int, help="training patch size (default: the experiments' 100)")

@@ -91,9 +91,7 @@ class R2R(DenoisingModule):
             beta2 = torch.tensor([b[1] for b in betas], dtype=noisy.dtype, device=noisy.device)
             return signal_dependent_std(noisy, beta1.reshape(-1, 1, 1, 1), beta2.reshape(-1, 1, 1, 1))
         beta1 = 1.0 / self._per_image(batch, "lam", self.lam, noisy)
-        beta2 = (
-            self._per_image(batch, "sigma", self.sigma, noisy) ** 2 if self.noise == "poisson_gaussian" else 0.0
-        )
+        beta2 = self._per_image(batch, "sigma", self.sigma, noisy) ** 2 if self.noise == "poisson_gaussian" else 0.0
         return signal_dependent_std(noisy, beta1, beta2)
 
     def training_loss(self, batch: Batch, generator: torch.Generator) -> Tensor:

@@ -30,7 +30,7 @@ def receptive_radius(denoise: Denoiser, channels: int, limit: int = 1024, device
     Grows the probe until the field fits inside it (up to ``limit``, which is returned past it)."""
     size = 65
     while True:
-        probe = (0.5 + 0.1 * torch.randn(1, channels, size, size, generator=torch.Generator().manual_seed(0)))
+        probe = 0.5 + 0.1 * torch.randn(1, channels, size, size, generator=torch.Generator().manual_seed(0))
         probe = probe.to(device).requires_grad_(True)
         with torch.enable_grad():
             output = denoise(probe)
