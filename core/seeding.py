@@ -8,7 +8,7 @@ import struct
 
 import torch
 
-TRAIN, VAL, TEST = range(3)
+TRAIN, VAL, TEST, FIXED_TRAIN_NOISE = range(4)
 
 
 def derive_seed(*keys: int) -> int:

@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from core.choices import check_choice
 from core.seeding import TEST, VAL
-from datamodules.datasets import EvalImageDataset, TrainPatchDataset
+from datamodules.datasets import EvalImageDataset, NoiseDraws, TrainPatchDataset
 from datamodules.device_batches import DeviceBatches
 from datamodules.epoch_sampler import EpochSampler
 from datamodules.sources import ImageFiles
@@ -48,6 +48,10 @@ class DenoisingDataModule(pl.LightningDataModule, ABC):
         (``datamodules.device_batches``): the training images are held there as one tensor, and crops,
         orientations and noise are drawn per batch from (seed, epoch, rank, step). For synthetic noise
         on clean images (or plain noisy images); ``num_workers`` then only serves val/test.
+    noise_draws: synthetic training noise ``fresh`` (a new draw for every patch, every epoch: the usual
+        recipe, which lets a method see many noisy versions of each clean image) or ``fixed`` (each
+        training image gets one noisy version, and its second draw for Noise2Noise, kept in every
+        epoch: what a user with one noisy capture per scene has, the honest self-supervised protocol).
     """
 
     def __init__(
@@ -62,6 +66,7 @@ class DenoisingDataModule(pl.LightningDataModule, ABC):
         augment: bool = True,
         seed: int = 0,
         batches_on_device: bool = False,
+        noise_draws: NoiseDraws = "fresh",
     ) -> None:
         super().__init__()
         check_choice("channels (1: gray, 3: RGB) value", channels, Literal[1, 3])
@@ -77,6 +82,8 @@ class DenoisingDataModule(pl.LightningDataModule, ABC):
         self.augment = augment
         self.seed = seed
         self.batches_on_device = batches_on_device
+        check_choice("noise_draws", noise_draws, NoiseDraws)
+        self.noise_draws = noise_draws
         self.datasets: dict[str, Dataset] = {}
         self._device_batches: DeviceBatches | None = None
 
@@ -95,8 +102,9 @@ class DenoisingDataModule(pl.LightningDataModule, ABC):
                 images.check()
             if split == "train":
                 self.datasets[split] = TrainPatchDataset(
-                    images, self.patch_size, self.patches_per_image, self.noise, self.seed, self.augment
-                )
+                    images, self.patch_size, self.patches_per_image, self.noise, self.seed, self.augment,
+                    self.noise_draws,
+                )  # fmt: skip
             else:
                 # predict serves the test images with the test noise, so its outputs match `test`
                 stage_code = VAL if split == "val" else TEST
@@ -115,7 +123,7 @@ class DenoisingDataModule(pl.LightningDataModule, ABC):
             images = [dataset.images[index] for index in range(len(dataset.images))]
             loader = DeviceBatches(
                 images, self.patch_size, self.patches_per_image, self.batch_size, self.noise, self.seed,
-                self.augment, device, world_size, rank,
+                self.augment, device, world_size, rank, self.noise_draws,
             )  # fmt: skip
             self._device_batches = loader
         if self.trainer is not None:  # as for the sampler below: the epoch a resumed run starts at

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Literal
 
 import albumentations as A
 import cv2
@@ -14,8 +15,10 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from core.seeding import derive_generator, derive_seed
+from core.seeding import FIXED_TRAIN_NOISE, derive_generator, derive_seed
 from noise.models import NoiseModel
+
+NoiseDraws = Literal["fresh", "fixed"]
 
 
 def to_tensor(image: np.ndarray) -> Tensor:
@@ -40,6 +43,15 @@ def make_sample(
     return {"noisy": noisy, "noisy2": noisy2, "clean": image, **params}
 
 
+def fixed_noisy_image(image: np.ndarray, noise: NoiseModel, seed: int, index: int) -> tuple[dict, dict]:
+    """Training image ``index``'s one noisy version (and its one second draw, for Noise2Noise) under the
+    fixed-noise protocol: drawn from (seed, index) alone, so every epoch, worker and rank sees the same
+    noise on that image. Returns ({noisy, noisy2, clean} as [H, W, C] arrays, noise parameters)."""
+    sample = make_sample(image, noise, derive_generator(seed, FIXED_TRAIN_NOISE, index))
+    images = {key: sample.pop(key).permute(1, 2, 0).numpy() for key in ("noisy", "noisy2", "clean")}
+    return images, sample
+
+
 def warn_small_images(smallest: tuple[int, int], count: int, patch_size: int) -> None:
     """Training on images smaller than the patch trains mostly on mirrored padding: say so and how to fix it."""
     warnings.warn(
@@ -51,10 +63,11 @@ def warn_small_images(smallest: tuple[int, int], count: int, patch_size: int) ->
 
 
 class TrainPatchDataset(Dataset):
-    """Random patches with flips / 90-degree rotations and fresh noise, indexed by ``(epoch, index)``.
+    """Random patches with flips / 90-degree rotations and noise, indexed by ``(epoch, index)``.
 
     ``patches_per_image`` patches are cut from every image each epoch; images smaller than the patch
-    are reflect-padded first.
+    are reflect-padded first. ``noise_draws``: ``fresh`` draws new noise for every patch; ``fixed`` gives
+    each image one noisy version (``fixed_noisy_image``) that every patch of it is cut from.
     """
 
     def __init__(
@@ -65,8 +78,10 @@ class TrainPatchDataset(Dataset):
         noise: NoiseModel | None,
         seed: int,
         augment: bool = True,
+        noise_draws: NoiseDraws = "fresh",
     ) -> None:
         self.images = images
+        self.noise_draws = noise_draws
         self.patches_per_image = patches_per_image
         self.noise = noise
         self.seed = seed
@@ -91,6 +106,9 @@ class TrainPatchDataset(Dataset):
         for position, transform in enumerate(self.transform.transforms):
             transform.set_random_seed(derive_seed(self.seed, epoch, index, 2 + position))
         item = self.images[index // self.patches_per_image]
+        params: dict[str, Tensor] = {}
+        if self.noise_draws == "fixed" and self.noise is not None and not isinstance(item, dict):
+            item, params = fixed_noisy_image(item, self.noise, self.seed, index // self.patches_per_image)
         shape = next(iter(item.values())).shape if isinstance(item, dict) else item.shape
         if min(shape[:2]) < self.patch_size and not self._warned_small:
             self._warned_small = True  # once per process: images are read lazily, one at a time
@@ -102,6 +120,8 @@ class TrainPatchDataset(Dataset):
             patch: np.ndarray | dict[str, np.ndarray] = {keys[0]: out["image"], **{k: out[k] for k in keys[1:]}}
         else:
             patch = self.transform(image=item)["image"]
+        if params:  # the image's fixed draw, cropped and oriented with its clean image
+            return {**{key: to_tensor(value) for key, value in patch.items()}, **params}
         return make_sample(patch, self.noise, derive_generator(self.seed, epoch, index, 1))
 
 

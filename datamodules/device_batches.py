@@ -23,7 +23,7 @@ import torch
 from torch import Tensor
 
 from core.seeding import TRAIN, derive_seed
-from datamodules.datasets import warn_small_images
+from datamodules.datasets import NoiseDraws, fixed_noisy_image, warn_small_images
 from noise.models import NoiseModel
 
 # separates these draws from the method's (step_generator) and the per-sample path's streams
@@ -110,8 +110,16 @@ class DeviceBatches:
         device: torch.device | str = "cpu",
         num_replicas: int = 1,
         rank: int = 0,
+        noise_draws: NoiseDraws = "fresh",
     ) -> None:
         self.device = torch.device(device)
+        self.fixed_params: dict[str, Tensor] = {}
+        if noise_draws == "fixed" and noise is not None:
+            # each image's one noisy version and second draw (the per-sample path's, from (seed, index)),
+            # held beside the clean image as extra channels: one crop cuts all three alike
+            draws = [fixed_noisy_image(image, noise, seed, i) for i, image in enumerate(images)]
+            images = [np.concatenate([g["noisy"], g["noisy2"], g["clean"]], axis=2) for g, _ in draws]
+            self.fixed_params = {key: torch.stack([p[key] for _, p in draws]).to(self.device) for key in draws[0][1]}
         stacked, sizes = stack_images(images, patch_size)
         self.images, self.sizes = stacked.to(self.device), sizes.to(self.device)
         self.patch_size = patch_size
@@ -157,6 +165,10 @@ class DeviceBatches:
         which = order[step * self.batch_size : (step + 1) * self.batch_size]
         generator = self._generator(epoch, self.rank, step, DEVICE_BATCH_STREAM, 0)
         clean = crop_and_orient(self.images, self.sizes, which, self.offsets, generator, self.augment)
+        if self.fixed_params:
+            noisy, noisy2, clean = clean.chunk(3, dim=1)
+            params = {key: value[which] for key, value in self.fixed_params.items()}
+            return {"noisy": noisy, "noisy2": noisy2, "clean": clean, **params}
         if self.noise is None:
             return {"noisy": clean}
         noisy, noisy2, params = self.noise.sample_batch(clean, generator)
