@@ -1,0 +1,281 @@
+"""The results table in one command: every method at one CPU training budget, BM3D and the noisy input
+beside them, on the gray BSD protocol (Train400 -> BSD68, Gaussian sigma 25, noise not clipped, PSNR
+and SSIM on [0, 1] with data range 1).
+
+    python -m benchmarks.suite            # writes benchmarks/results/suite_cpu.json, README section, figure
+    python -m benchmarks.suite --quick    # the same code paths on a few images in a few minutes
+
+Protocol (``PROTOCOL`` below is what the README states):
+
+* dataset-level methods train ``--steps`` steps of ``--batch`` patches of ``--patch`` pixels from
+  Train400 each, with the **fixed-noise protocol** (``data.init_args.noise_draws: fixed``: each training
+  image has one noisy version, the situation of a user with one capture per scene). R2R and Noise2Void
+  also run with fresh noise every step, to show what the usual recipe adds. Each method keeps its
+  experiment's network (``configs/experiments/*_bsd68.yaml``); validation and checkpoint selection are
+  off (no clean image chooses the weights): the last weights are tested on every BSD68 image with the
+  method's own inference.
+* zero-shot methods (ZS-N2N, single-image Noise2Self, INR) fit each image of Set12 (or its first
+  ``--zero-shot-images``) alone.
+* BM3D (``bm3d`` package) at the true sigma, and the noisy input, on the same noisy images.
+
+Every record carries the commit and the command. The figure (docs/results.png) shows PSNR per row and a
+crop of the first BSD68 image: noisy | each dataset-level method | clean.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from benchmarks.common import REPO, commit, device_name, shared_data
+
+SIGMA = 25.0
+# row: (experiment, extra overrides, noise draws, what it is)
+DATASET_LEVEL = {
+    "supervised": ("supervised_bsd68", [], "fixed", "clean targets (upper reference, not self-supervised)"),
+    "noise2noise": ("n2n_bsd68", [], "fixed", "a second fixed noisy draw per image as target (reference)"),
+    "noise2self": ("n2s_bsd68", [], "fixed", "self-supervised"),
+    "noise2void": ("n2v_bsd68", [], "fixed", "self-supervised"),
+    "laine": ("laine_bsd68", [], "fixed", "self-supervised"),
+    "r2r": ("r2r_bsd68", [], "fixed", "self-supervised"),
+    "neighbor2neighbor": ("ne2ne_bsd68", [], "fixed", "self-supervised"),
+    "zsn2n_dataset": ("zsn2n_bsd68", [], "fixed", "self-supervised"),
+    "r2r_fresh": ("r2r_bsd68", [], "fresh", "self-supervised, fresh noise every step"),
+    "noise2void_fresh": ("n2v_bsd68", [], "fresh", "self-supervised, fresh noise every step"),
+}
+ZERO_SHOT = ("zsn2n", "noise2self_single", "inr")
+REFERENCE = ("noisy", "bm3d")
+FULL = {"steps": 300, "batch": 16, "patch": 48, "r2r_k": 8, "zero_shot_images": 12, "zsn2n_iterations": 2000,
+        "n2s_iterations": 500, "inr_iterations": 3000, "test_images": None}  # fmt: skip
+QUICK = {"steps": 3, "batch": 4, "patch": 32, "r2r_k": 2, "zero_shot_images": 1, "zsn2n_iterations": 5,
+         "n2s_iterations": 5, "inr_iterations": 5, "test_images": 2}  # fmt: skip
+
+
+def protocol(budget: dict) -> dict:
+    return {
+        "train": "Train400, gray, Gaussian sigma 25 not clipped",
+        "test": "BSD68" if budget["test_images"] is None else f"first {budget['test_images']} of BSD68",
+        "zero_shot": f"first {budget['zero_shot_images']} of Set12, each image alone",
+        "budget": f"{budget['steps']} steps x batch {budget['batch']} x {budget['patch']}x{budget['patch']} patches",
+        "noise_draws": "fixed (one noisy version per training image) unless the row says fresh",
+        "weights": "last (no validation, no checkpoint selection)",
+        "r2r_inference": f"mean of K={budget['r2r_k']} recorruptions",
+        "metric": "PSNR/SSIM on [0, 1], data range 1, denoised output clamped to [0, 1]",
+    }
+
+
+class Suite:
+    """Runs the rows and writes every record as it comes (``out``: the JSON file)."""
+
+    def __init__(self, budget: dict, data_root: Path, out: Path, figure: Path | None, runs: Path) -> None:
+        self.budget, self.data_root, self.out, self.figure, self.runs = budget, data_root, out, figure, runs
+        self.records: list[dict] = []
+        self.crops: dict[str, np.ndarray] = {}  # row -> a crop of the first BSD68 image, for the figure
+        self.command = "python -m benchmarks.suite " + " ".join(sys.argv[1:])
+
+    def log(self, message: str) -> None:
+        print(f"[suite {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+    def add(self, record: dict) -> None:
+        record = {**record, "device": device_name(), "commit": commit(), "command": self.command}
+        self.records.append(record)
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"protocol": protocol(self.budget), "records": self.records}
+        self.out.write_text(json.dumps(payload, indent=2) + "\n")
+        self.log(f"{record['row']}: PSNR {record['psnr']:.2f} dB, SSIM {record['ssim']:.4f}")
+
+    # ---- data ----------------------------------------------------------------------------------
+    def test_data(self):
+        """The BSD68 test set with this project's seeded noise (the same noisy images for every row)."""
+        from torch.utils.data import Subset
+
+        from datamodules import BSD
+        from noise import Gaussian
+
+        data = BSD(str(self.data_root), test_set="BSD68", noise=Gaussian(sigma=SIGMA))
+        data.setup("test")
+        if self.budget["test_images"] is not None:
+            count = min(self.budget["test_images"], len(data.datasets["test"]))
+            data.datasets["test"] = Subset(data.datasets["test"], range(count))
+        return data
+
+    def zero_shot_images(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(noisy, clean) [1, H, W] for the first Set12 images, noise from a fixed seed per image."""
+        from core.image_io import read_image
+        from core.seeding import derive_generator
+
+        paths = sorted((self.data_root / "Set12").glob("*.png"))[: self.budget["zero_shot_images"]]
+        pairs = []
+        for index, path in enumerate(paths):
+            clean = torch.from_numpy(read_image(path, channels=1)).permute(2, 0, 1).float()
+            noise = torch.randn(clean.shape, generator=derive_generator(0, 99, index))
+            pairs.append((clean + SIGMA / 255 * noise, clean))
+        return pairs
+
+    # ---- rows ------------------------------------------------------------------------------------
+    def reference_rows(self) -> None:
+        import bm3d
+
+        from core.metrics import per_image_psnr, per_image_ssim
+
+        dataset = self.test_data().datasets["test"]
+        for row in REFERENCE:
+            scores, started = [], time.perf_counter()
+            for index in range(len(dataset)):
+                item = dataset[index]
+                noisy, clean = item["noisy"][None], item["clean"][None]
+                out = noisy
+                if row == "bm3d":
+                    plane = bm3d.bm3d(noisy[0, 0].double().numpy(), SIGMA / 255)
+                    out = torch.from_numpy(plane).float().reshape(noisy.shape).clamp(0, 1)
+                scores.append((float(per_image_psnr(out, clean)[0]), float(per_image_ssim(out, clean)[0])))
+                if index == 0:
+                    self.crops[row] = _crop(out)
+                    self.crops.setdefault("clean", _crop(clean))
+            seconds = (time.perf_counter() - started) / len(dataset)
+            self.add(_mean_record(row, "reference", scores, train_seconds=0.0, inference_seconds=seconds,
+                                  note="at the true sigma" if row == "bm3d" else ""))  # fmt: skip
+
+    def dataset_level_row(self, row: str) -> None:
+        from cli import main
+
+        experiment, extra, draws, kind = DATASET_LEVEL[row]
+        root = self.runs / row
+        shutil.rmtree(root, ignore_errors=True)
+        b = self.budget
+        args = [
+            "fit", "-c", f"configs/experiments/{experiment}.yaml",
+            "--data.init_args.root", str(self.data_root), "--data.init_args.noise_draws", draws,
+            "--data.init_args.batch_size", str(b["batch"]), "--data.init_args.patch_size", str(b["patch"]),
+            "--data.init_args.num_workers", "1",
+            "--trainer.max_epochs", "-1", "--trainer.max_steps", str(b["steps"]),
+            "--trainer.limit_val_batches", "0", "--checkpoint.monitor", "null",
+            "--trainer.default_root_dir", str(root), "--trainer.logger", "false",
+            "--trainer.enable_progress_bar", "false", *extra,
+        ]  # fmt: skip
+        if experiment.startswith("r2r"):
+            args += ["--model.init_args.inference", "mc", "--model.init_args.mc_samples", str(b["r2r_k"])]
+        if experiment.startswith("laine"):  # its one-cycle schedule spans exactly the budget
+            args += ["--model.init_args.lr_scheduler.init_args.total_steps", str(b["steps"])]
+        started = time.perf_counter()
+        cli = main(args)
+        train_seconds = time.perf_counter() - started
+        data = self.test_data()
+        started = time.perf_counter()
+        metrics = cli.trainer.test(cli.model, datamodule=data, verbose=False)[0]
+        inference_seconds = (time.perf_counter() - started) / len(data.datasets["test"])
+        self.crops[row] = _crop(_denoise_first(cli.model, data))
+        record = {
+            "row": row, "kind": kind, "experiment": experiment, "noise_draws": draws,
+            "psnr": round(metrics["test/psnr"], 3), "ssim": round(metrics["test/ssim"], 4),
+            "network": type(cli.model.network).__name__, "steps": cli.trainer.global_step,
+            "batch": b["batch"], "patch": b["patch"], "train_seconds": round(train_seconds, 1),
+            "inference_seconds_per_image": round(inference_seconds, 2),
+            "inference": getattr(cli.model, "inference", "single"), "images": len(data.datasets["test"]),
+        }  # fmt: skip
+        self.add(record)
+
+    def zero_shot_row(self, row: str) -> None:
+        from core.metrics import per_image_psnr, per_image_ssim
+
+        b, scores, started = self.budget, [], time.perf_counter()
+        for noisy, clean in self.zero_shot_images():
+            if row == "zsn2n":
+                from zero_shot.zsn2n import fit
+
+                out = fit(noisy, iterations=b["zsn2n_iterations"], progress=False)
+            elif row == "noise2self_single":
+                from zero_shot.noise2self import fit_noise2self
+
+                out = fit_noise2self(noisy, iterations=b["n2s_iterations"], progress=False).denoised
+            else:
+                from zero_shot.inr import fit_inr
+
+                out = fit_inr(noisy, sigma=SIGMA / 255, max_iterations=b["inr_iterations"], progress=False).denoised
+            out = out.reshape(clean.shape).clamp(0, 1)[None]
+            scores.append((float(per_image_psnr(out, clean[None])[0]), float(per_image_ssim(out, clean[None])[0])))
+        seconds = (time.perf_counter() - started) / len(scores)
+        iterations = b[{"zsn2n": "zsn2n_iterations", "noise2self_single": "n2s_iterations"}.get(row, "inr_iterations")]
+        self.add(_mean_record(row, "zero-shot on Set12", scores, train_seconds=0.0, inference_seconds=seconds,
+                              note=f"{iterations} iterations per image"))  # fmt: skip
+
+    def run(self, rows: list[str]) -> None:
+        if any(r in REFERENCE for r in rows):
+            self.log("reference rows: noisy input, BM3D")
+            self.reference_rows()
+        for row in rows:
+            if row in DATASET_LEVEL:
+                self.log(f"training {row} ({self.budget['steps']} steps)")
+                self.dataset_level_row(row)
+            elif row in ZERO_SHOT:
+                self.log(f"zero-shot {row}")
+                self.zero_shot_row(row)
+        if self.figure is not None:
+            from benchmarks.suite_figure import draw
+
+            draw(self.records, self.crops, self.figure)
+            self.log(f"figure: {self.figure}")
+
+
+def _crop(image: torch.Tensor, size: int = 96) -> np.ndarray:
+    """The centre ``size`` x ``size`` of a [1, 1, H, W] image as 8-bit gray."""
+    plane = image.reshape(image.shape[-2:]).clamp(0, 1)
+    top, left = (plane.shape[0] - size) // 2, (plane.shape[1] - size) // 2
+    return (plane[top : top + size, left : left + size].numpy() * 255).round().astype(np.uint8)
+
+
+def _denoise_first(model, data) -> torch.Tensor:
+    """The method's test output on the first test image (the figure's crop)."""
+    from torch.utils.data import default_collate
+
+    batch = default_collate([data.datasets["test"][0]])
+    model.eval()
+    with torch.no_grad():
+        return model.denoise_stage(batch["noisy"], model.step_generator("test", 0), batch, "test")
+
+
+def _mean_record(row: str, kind: str, scores: list[tuple[float, float]], **fields) -> dict:
+    psnrs, ssims = zip(*scores, strict=True)
+    return {"row": row, "kind": kind, "psnr": round(float(np.mean(psnrs)), 3), "ssim": round(float(np.mean(ssims)), 4),
+            "images": len(scores), "train_seconds": fields.pop("train_seconds"),
+            "inference_seconds_per_image": round(fields.pop("inference_seconds"), 2), **fields}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> Suite:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny budget on 2 test images: checks the code paths")
+    parser.add_argument("--rows", nargs="*", choices=[*REFERENCE, *DATASET_LEVEL, *ZERO_SHOT])
+    parser.add_argument("--data", type=Path,
+                        help="folder with Train400/, BSD68/, Set12/ (default ./data or ../shared/data)")  # fmt: skip
+    parser.add_argument("--out", type=Path, help="results JSON (default benchmarks/results/suite_cpu.json)")
+    parser.add_argument("--figure", type=Path, help="figure PNG (default docs/results.png)")
+    parser.add_argument("--readme", type=Path, help="README whose results section is rewritten (default README.md)")
+    for key, value in FULL.items():
+        if value is not None:
+            parser.add_argument(f"--{key.replace('_', '-')}", type=int, help=f"full run: {value}")
+    args = parser.parse_args(argv)
+    budget = dict(QUICK if args.quick else FULL)
+    budget.update({k: getattr(args, k) for k in FULL if getattr(args, k, None) is not None})
+    default_name = "suite_cpu_quick" if args.quick else "suite_cpu"
+    out = args.out or REPO / "benchmarks" / "results" / f"{default_name}.json"
+    figure = args.figure or REPO / "docs" / ("results_quick.png" if args.quick else "results.png")
+    suite = Suite(budget, args.data or shared_data(), out, figure, REPO / "runs" / "suite")
+    suite.run(args.rows or [*REFERENCE, *DATASET_LEVEL, *ZERO_SHOT])
+    readme = args.readme or (None if args.quick else REPO / "README.md")
+    if readme is not None:
+        from benchmarks.readme_sections import rewrite_section
+
+        rewrite_section(readme, "results", out)
+        suite.log(f"README section rewritten: {readme}")
+    return suite
+
+
+if __name__ == "__main__":
+    main()

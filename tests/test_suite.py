@@ -1,0 +1,44 @@
+"""The results suite's code paths end to end (``python -m benchmarks.suite --quick``) on tiny sets: every
+row trains or fits, the JSON holds the protocol and one record per row, the figure is written and the
+README section between its markers is rewritten from the JSON."""
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from benchmarks import suite
+from tests.fixtures_data import write_standard_root
+
+
+@pytest.fixture
+def tiny_root(tmp_path: Path) -> Path:
+    root = write_standard_root(tmp_path / "data")
+    rng = np.random.default_rng(0)
+    for folder in ("Train400", "BSD68", "Set12"):  # larger than the quick patches (32) and the crop (96)
+        for path in (root / folder).glob("*.png"):
+            cv2.imwrite(str(path), (rng.random((100, 100)) * 255).astype(np.uint8))
+    return root
+
+
+def test_quick_suite_writes_every_row_the_figure_and_the_readme_section(tiny_root: Path, tmp_path: Path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# title\n<!-- results:start -->\nold\n<!-- results:end -->\nafter\n")
+    out, figure = tmp_path / "suite.json", tmp_path / "results.png"
+    paths = ["--out", str(out), "--figure", str(figure), "--readme", str(readme)]
+    suite.main(["--quick", "--data", str(tiny_root), *paths])
+    payload = json.loads(out.read_text())
+    rows = [record["row"] for record in payload["records"]]
+    assert rows == [*suite.REFERENCE, *suite.DATASET_LEVEL, *suite.ZERO_SHOT]
+    assert payload["protocol"]["noise_draws"].startswith("fixed")
+    by_row = {record["row"]: record for record in payload["records"]}
+    assert by_row["r2r"]["noise_draws"] == "fixed" and by_row["r2r_fresh"]["noise_draws"] == "fresh"
+    assert all(by_row[row]["steps"] == 3 for row in suite.DATASET_LEVEL)
+    assert all(np.isfinite(record["psnr"]) and record["commit"] and record["command"] for record in payload["records"])
+    assert by_row["bm3d"]["psnr"] > by_row["noisy"]["psnr"]  # a real denoiser ran
+    image = cv2.imread(str(figure))
+    assert image is not None and image.shape[1] == 760
+    text = readme.read_text()
+    assert "old" not in text and "| r2r_fresh |" in text and text.endswith("after\n")
