@@ -9,6 +9,14 @@ inflate the variance, so in each signal-level bin the lower quartile of the bloc
 kept (corrected to the median of a chi-square) and a line is fitted through the bins. Patches too
 small for that (fewer than 4 blocks per bin) get a signal-independent level from the median of the
 squared high-pass response.
+
+Both estimators assume white noise. Camera pipelines spread each pixel's noise over its neighbours
+(demosaicking, denoising, sharpening), which moves the noise's power to low frequencies: the smallest
+eigenvalues of the patch covariance and the Laplacian high-pass then see only a small part of it, and
+both read several times below the true level (the Nam et al. real-noise pairs, compared with the true
+residual in ``benchmarks/results/real_noise.json``). Splitting the image into pixel-shuffle sub-images
+first recovers part of it; ``noise.correlation.estimate_correlated_sigma``, built on differences of
+pixels far enough apart for the noise to be independent, reads such noise whole.
 """
 
 from __future__ import annotations
