@@ -13,8 +13,9 @@ import torch.nn.functional as F
 from core.metrics import quantize_8bit
 from datamodules import PairedFolder
 from datamodules.paired_folder import match_pairs, scene_name
-from noise.correlation import estimate_correlation
+from noise.correlation import estimate_correlated_sigma, estimate_correlation
 from noise.correlation import main as correlation_main
+from noise.estimation import estimate_sigma
 from tests.conftest import smooth_image
 
 
@@ -87,3 +88,16 @@ def test_pairs_are_matched_by_scene_name_and_a_lone_capture_is_named(tmp_path: P
 def test_quantize_8bit_rounds_to_the_256_levels():
     values = torch.tensor([-0.1, 0.0, 0.4 / 255, 0.6 / 255, 1.2])
     torch.testing.assert_close(quantize_8bit(values), torch.tensor([0.0, 0.0, 0.0, 1 / 255, 1.0]))
+
+
+def test_correlated_noise_level_is_read_whole_where_the_white_noise_estimator_reads_low():
+    """Noise blurred by a 3x3 box (unit gain) keeps std 0.05 but moves its power to low frequencies."""
+    generator = torch.Generator().manual_seed(3)
+    image = _images(1, size=256)[0]
+    white = torch.randn(1, 1, 258, 258, generator=generator)
+    blurred = F.conv2d(white, torch.ones(1, 1, 3, 3) / 3.0)[0]  # std 1, rho(1) = 2/3, rho(2) = 1/3
+    noisy = image + 0.05 * blurred
+    assert estimate_correlated_sigma(noisy) == pytest.approx(0.05, rel=0.15)
+    assert estimate_sigma(noisy) < 0.5 * 0.05  # the eigenvalue method sees only the high frequencies
+    white_noisy = image + 0.05 * torch.randn(image.shape, generator=generator)
+    assert estimate_correlated_sigma(white_noisy) == pytest.approx(0.05, rel=0.1)
