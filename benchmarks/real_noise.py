@@ -181,10 +181,11 @@ def data_overrides(data_root: Path, count: int) -> list[str]:
     return ["--data.init_args.noisy_dir", str(subset / "noisy"), "--data.init_args.clean_dir", str(subset / "clean")]
 
 
-def trained_row(row: str, data: list[str], steps: int, patch: int | None) -> dict:
+def trained_row(row: str, data: list[str], steps: int, patch: int | None, more: list[str]) -> dict:
     from cli import main
 
     experiment, extra = TRAINED[row]
+    extra = [*extra, *more]
     root = Path(f"runs/real_noise_{row}")
     shutil.rmtree(root, ignore_errors=True)
     patch_args = ["--data.init_args.patch_size", str(patch)] if patch else []
@@ -220,6 +221,9 @@ def main_benchmark(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--images", type=int, default=25, help="the first N of the 25 pairs")
     parser.add_argument("--patch", type=int, help="training patch size (default: the experiments' 100)")
     parser.add_argument("--rows", nargs="*", choices=ROWS, default=list(ROWS))
+    parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
+                        help="a train.py option for every trained row (no leading dashes), e.g. "
+                        "model.init_args.network.init_args.residual=true")  # fmt: skip
     parser.add_argument("--skip-estimation", action="store_true", help="no noise-level and correlation stages")
     parser.add_argument("--out", default=RESULTS, help="results name under benchmarks/results/")
     args = parser.parse_args(argv)
@@ -243,7 +247,8 @@ def main_benchmark(argv: list[str] | None = None) -> list[dict]:
             record = zsn2n_row(pairs, args.zsn2n_iterations)
         else:
             steps = args.laine_steps if row.startswith("laine") and args.laine_steps else args.steps
-            record = trained_row(row, data, steps, args.patch)
+            more = [part for item in args.override for part in ("--" + item.split("=", 1)[0], item.split("=", 1)[1])]
+            record = trained_row(row, data, steps, args.patch, more)
         records.append(record)
         append_records(args.out, [record])
     return records

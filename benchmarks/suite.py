@@ -258,8 +258,7 @@ def main(argv: list[str] | None = None) -> Suite:
     parser.add_argument("--figure", type=Path, help="figure PNG (default docs/results.png)")
     parser.add_argument("--readme", type=Path, help="README whose results section is rewritten (default README.md)")
     for key, value in FULL.items():
-        if value is not None:
-            parser.add_argument(f"--{key.replace('_', '-')}", type=int, help=f"full run: {value}")
+        parser.add_argument(f"--{key.replace('_', '-')}", type=int, help=f"full run: {value or 'all'}")
     args = parser.parse_args(argv)
     budget = dict(QUICK if args.quick else FULL)
     budget.update({k: getattr(args, k) for k in FULL if getattr(args, k, None) is not None})
