@@ -106,8 +106,9 @@ class TrainPatchDataset(Dataset):
         for position, transform in enumerate(self.transform.transforms):
             transform.set_random_seed(derive_seed(self.seed, epoch, index, 2 + position))
         item = self.images[index // self.patches_per_image]
+        fixed = self.noise_draws == "fixed" and self.noise is not None and not isinstance(item, dict)
         params: dict[str, Tensor] = {}
-        if self.noise_draws == "fixed" and self.noise is not None and not isinstance(item, dict):
+        if fixed:
             item, params = fixed_noisy_image(item, self.noise, self.seed, index // self.patches_per_image)
         shape = next(iter(item.values())).shape if isinstance(item, dict) else item.shape
         if min(shape[:2]) < self.patch_size and not self._warned_small:
@@ -120,7 +121,7 @@ class TrainPatchDataset(Dataset):
             patch: np.ndarray | dict[str, np.ndarray] = {keys[0]: out["image"], **{k: out[k] for k in keys[1:]}}
         else:
             patch = self.transform(image=item)["image"]
-        if params:  # the image's fixed draw, cropped and oriented with its clean image
+        if fixed:  # the image's fixed draw, cropped and oriented with its clean image
             return {**{key: to_tensor(value) for key, value in patch.items()}, **params}
         return make_sample(patch, self.noise, derive_generator(self.seed, epoch, index, 1))
 
