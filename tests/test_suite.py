@@ -42,3 +42,20 @@ def test_quick_suite_writes_every_row_the_figure_and_the_readme_section(tiny_roo
     assert image is not None and image.shape[1] == 760
     text = readme.read_text()
     assert "old" not in text and "| r2r_fresh |" in text and text.endswith("after\n")
+    assert by_row["laine"]["patch"] == 96 and by_row["laine"]["batch"] == 1  # five poolings need larger crops
+
+    # a rerun of one row replaces it and keeps the others; another budget is refused
+    before = {record["row"]: record for record in payload["records"]}
+    suite.main(["--quick", "--data", str(tiny_root), *paths, "--rows", "noisy"])
+    after = json.loads(out.read_text())["records"]
+    assert [record["row"] for record in after] == rows
+    assert {r["row"]: r for r in after}["laine"] == before["laine"]
+    with pytest.raises(SystemExit, match="another protocol"):
+        suite.main(["--quick", "--steps", "4", "--data", str(tiny_root), *paths, "--rows", "noisy"])
+
+
+def test_rows_with_a_minimum_patch_keep_the_budget_pixels_per_step():
+    budget = {"patch": 48, "batch": 16}
+    assert suite.row_patch_and_batch("r2r", budget) == (48, 16)
+    assert suite.row_patch_and_batch("laine", budget) == (96, 4)  # 4 x 96^2 == 16 x 48^2
+    assert suite.row_patch_and_batch("laine", {"patch": 128, "batch": 4}) == (128, 4)
