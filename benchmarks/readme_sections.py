@@ -131,6 +131,22 @@ def results(path: Path = RESULTS / "suite_cpu.json") -> list[str]:
         lines.append(f"| {r['row']} | {kind} | {r.get('network', '')} | {shape} | {r['psnr']:.2f} | {gain} | "
                      f"{r['ssim']:.4f} | {r['train_seconds']:.0f} | {r['inference_seconds_per_image']:.2f} | "
                      f"{r['images']} |")  # fmt: skip
+    peers = [r for r in records if r["kind"] == "peer library"]
+    if peers:
+        lines += ["", "Peer libraries, each in its own environment, trained on the same fixed noisy Train400 images "
+                  "at the same steps, batch and patch and scored by this project's metric code on the same noisy "
+                  "test images (`benchmarks/peers`):", ""]  # fmt: skip
+        for r in peers:
+            if "ours" not in r:
+                lines.append(f"- {r['row']}: {r['note']}")
+                continue
+            o = r["ours"]
+            lines.append(
+                f"- {r['row']} ({r['library']}, {r['network']}; {r['inference']}): ours ({o['row']}) "
+                f"{o['psnr_gain_db']:+.2f} dB, training seconds per step ours / peer "
+                f"{o['train_seconds_per_step_ratio']:.2f}, "
+                f"inference seconds per image ours / peer {o['inference_seconds_ratio']:.2f}."
+            )
     return lines
 
 

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from benchmarks.common import REPO, commit, device_name, shared_data
+from benchmarks.peers.rows import PEERS
 
 SIGMA = 25.0
 # row: (experiment, extra overrides, noise draws, what it is)
@@ -241,6 +242,26 @@ class Suite:
         self.add(_mean_record(row, "zero-shot on Set12", scores, train_seconds=0.0, inference_seconds=seconds,
                               note=f"{iterations} iterations per image"))  # fmt: skip
 
+    def peer_rows(self, peers: list[str]) -> None:
+        """Each peer library trained on the same fixed noisy Train400 images at the same steps, batch and
+        patch, scored on the same noisy test images (``benchmarks/peers``)."""
+        from benchmarks.peers.rows import PEERS, peer_record, run_peer, write_suite_inputs
+
+        test = self.test_data().datasets["test"]
+        inputs = self.runs / "peers" / "inputs.npz"
+        write_suite_inputs(inputs, self.data_root, test, SIGMA)
+        clean = [test[i]["clean"] for i in range(len(test))]
+        for name in peers:
+            peer = PEERS[name]
+            self.log(f"peer {name}")
+            result = run_peer(peer, inputs, self.runs / "peers" / f"{name}.npz", self.budget, self.log)
+            ours = next((r for r in self.records if r["row"] == peer.ours), None)
+            record = peer_record(peer, result, clean, ours)
+            if not isinstance(result, str):
+                first = torch.from_numpy(result[0][0]).reshape(clean[0].shape)[None]
+                self.keep_crop(name, _crop(first))
+            self.add(record)
+
     def run(self, rows: list[str]) -> None:
         if any(r in REFERENCE for r in rows):
             self.log("reference rows: noisy input, BM3D")
@@ -252,6 +273,8 @@ class Suite:
             elif row in ZERO_SHOT:
                 self.log(f"zero-shot {row}")
                 self.zero_shot_row(row)
+
+    def draw_figure(self) -> None:
         if self.figure is not None:
             from benchmarks.suite_figure import draw
 
@@ -315,9 +338,13 @@ def main(argv: list[str] | None = None) -> Suite:
     out = args.out or REPO / "benchmarks" / "results" / f"{default_name}.json"
     figure = args.figure or REPO / "docs" / ("results_quick.png" if args.quick else "results.png")
     suite = Suite(budget, args.data or shared_data(), out, figure, REPO / "runs" / "suite")
-    if args.rows:
+    if args.rows is not None:
         suite.keep_earlier_rows()
-    suite.run(args.rows or [*REFERENCE, *DATASET_LEVEL, *ZERO_SHOT])
+    if args.rows != []:
+        suite.run(args.rows or [*REFERENCE, *DATASET_LEVEL, *ZERO_SHOT])
+    if args.peers is not None:
+        suite.peer_rows(args.peers or list(PEERS))
+    suite.draw_figure()
     readme = args.readme or (None if args.quick else REPO / "README.md")
     if readme is not None:
         from benchmarks.readme_sections import rewrite_section

@@ -1,7 +1,7 @@
 """The suite's figure (docs/results.png), drawn with numpy and OpenCV's text: PSNR per row as horizontal
 bars (reference rows grey, fixed-noise self-supervised rows blue, fresh-noise rows orange, zero-shot
-rows green), and below them one crop of the first BSD68 image per dataset-level row, noisy and clean
-at the ends."""
+rows green, peer libraries red; a peer that did not run has no bar), and below them one crop of the
+first BSD68 image per dataset-level row and peer, noisy and clean at the ends."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-COLOURS = {"reference": (150, 150, 150), "fresh": (14, 127, 255), "zero-shot": (44, 160, 44), "other": (180, 119, 31)}
+COLOURS = {"reference": (150, 150, 150), "fresh": (14, 127, 255), "zero-shot": (44, 160, 44), "other": (180, 119, 31),
+           "peer": (40, 39, 214)}  # fmt: skip
 WIDTH, ROW, LABEL = 760, 22, 190
 
 
 def _colour(record: dict) -> tuple[int, int, int]:  # BGR for OpenCV
     if record["kind"] == "reference" or "reference" in record["kind"] or "upper" in record["kind"]:
         return COLOURS["reference"]
+    if record["kind"] == "peer library":
+        return COLOURS["peer"]
     if record.get("noise_draws") == "fresh":
         return COLOURS["fresh"]
     return COLOURS["zero-shot"] if record["kind"].startswith("zero-shot") else COLOURS["other"]
@@ -27,6 +30,7 @@ def _text(canvas: np.ndarray, text: str, x: int, y: int, scale: float = 0.45) ->
 
 
 def bars(records: list[dict]) -> np.ndarray:
+    records = [r for r in records if np.isfinite(r["psnr"])]
     height = ROW * (len(records) + 2)
     canvas = np.full((height, WIDTH, 3), 255, dtype=np.uint8)
     low = min(r["psnr"] for r in records) - 1.0

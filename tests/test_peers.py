@@ -1,0 +1,72 @@
+"""The peer-library exchange (benchmarks/peers): numpy-only files both ways, the shared patch sampler,
+scoring a peer's outputs with this project's metrics, and a clear record when a peer is not installed."""
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks.peers import rows
+from benchmarks.peers.exchange import random_patches, read_inputs, read_outputs, write_inputs, write_outputs
+
+
+def test_inputs_and_outputs_round_trip_without_pickles(tmp_path):
+    rng = np.random.default_rng(0)
+    train, tests = rng.random((3, 20, 24)), [rng.random((10, 12)), rng.random((12, 10))]
+    write_inputs(tmp_path / "in.npz", train, tests, 0.1)
+    train_back, tests_back, sigma = read_inputs(tmp_path / "in.npz")
+    assert train_back.dtype == np.float32 and np.allclose(train_back, train) and sigma == pytest.approx(0.1)
+    assert [t.shape for t in tests_back] == [(10, 12), (12, 10)] and np.allclose(tests_back[1], tests[1])
+    write_outputs(tmp_path / "out.npz", tests, {"library": "x", "steps": 3})
+    outputs, meta = read_outputs(tmp_path / "out.npz")
+    assert meta == {"library": "x", "steps": 3} and np.allclose(outputs[0], tests[0])
+
+
+def test_random_patches_come_from_the_images_in_all_eight_orientations():
+    images = np.arange(2 * 6 * 6, dtype=np.float32).reshape(2, 6, 6)  # every value unique
+    blocks = {frozenset(images[n, y : y + 2, x : x + 2].ravel()): images[n, y : y + 2, x : x + 2]
+              for n in range(2) for y in range(5) for x in range(5)}  # fmt: skip
+    patches = random_patches(images, 400, 2, np.random.default_rng(0))
+    assert patches.shape == (400, 2, 2)
+    orientations = set()
+    for patch in patches:
+        block = blocks[frozenset(patch.ravel())]  # a KeyError: not a 2x2 block of one image
+        variants = [np.rot90(b, k) for b in (block, block[:, ::-1]) for k in range(4)]
+        orientations.add(next(i for i, v in enumerate(variants) if np.array_equal(v, patch)))
+    assert orientations == set(range(8))
+
+
+def test_peer_outputs_are_scored_by_our_metrics_and_set_beside_our_row():
+    clean = [torch.full((1, 8, 8), 0.5), torch.full((1, 8, 10), 0.25)]
+    outputs = [np.full((8, 8), 0.6, np.float32), np.full((8, 10), 0.25, np.float32)]
+    meta = {
+        "library": "peer",
+        "version": "1",
+        "torch": "2",
+        "method": "m",
+        "network": "n",
+        "steps": 10,
+        "batch": 4,
+        "patch": 8,
+        "train_seconds": 5.0,
+        "inference_seconds_per_image": 0.5,
+        "inference": "single",
+    }
+    ours = {"row": "r2r", "psnr": 30.0, "train_seconds": 2.0, "steps": 10, "inference_seconds_per_image": 0.25}
+    record = rows.peer_record(rows.PEERS["deepinv_r2r"], (outputs, meta), clean, ours)
+    # image 1: error 0.1 everywhere -> 20 dB; image 2: exact -> our metric's cap for identical images
+    from core.metrics import per_image_psnr
+
+    exact = float(per_image_psnr(clean[1][None], clean[1][None])[0])
+    assert record["psnr"] == pytest.approx(round((20.0 + exact) / 2, 3), abs=1e-3)
+    assert record["ours"]["train_seconds_per_step_ratio"] == pytest.approx(0.4)
+    assert record["ours"]["psnr_gain_db"] == pytest.approx(30.0 - record["psnr"], abs=1e-3)
+
+
+def test_a_peer_without_its_environment_gets_a_record_saying_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAREAMICS_PYTHON", str(tmp_path / "missing" / "python"))
+    peer = rows.PEERS["careamics_n2v"]
+    result = rows.run_peer(peer, tmp_path / "in.npz", tmp_path / "out.npz", {"steps": 1, "batch": 1, "patch": 8},
+                           print)  # fmt: skip
+    assert isinstance(result, str) and "CAREAMICS_PYTHON" in result
+    record = rows.peer_record(peer, result, [], None)
+    assert np.isnan(record["psnr"]) and record["note"] == result
