@@ -58,8 +58,9 @@ DATASET_LEVEL = {
 MIN_PATCH = {"laine": 96}
 ZERO_SHOT = ("zsn2n", "noise2self_single", "inr")
 REFERENCE = ("noisy", "bm3d")
-FULL = {"steps": 300, "batch": 16, "patch": 48, "r2r_k": 8, "zero_shot_images": 12, "zsn2n_iterations": 2000,
-        "n2s_iterations": 500, "inr_iterations": 3000, "test_images": None}  # fmt: skip
+# the full run: about 70 minutes on the 2-core CPU machine (training ~20, BSD68 inference ~30 of them)
+FULL = {"steps": 200, "batch": 16, "patch": 48, "r2r_k": 8, "zero_shot_images": 3, "zsn2n_iterations": 1000,
+        "n2s_iterations": 300, "inr_iterations": 1000, "test_images": None}  # fmt: skip
 QUICK = {"steps": 3, "batch": 4, "patch": 32, "r2r_k": 2, "zero_shot_images": 1, "zsn2n_iterations": 5,
          "n2s_iterations": 5, "inr_iterations": 5, "test_images": 2}  # fmt: skip
 
@@ -323,6 +324,12 @@ def main(argv: list[str] | None = None) -> Suite:
         nargs="*",
         choices=[*REFERENCE, *DATASET_LEVEL, *ZERO_SHOT],
         help="run only these rows; the others are kept from --out (written at the same budget)",
+    )
+    parser.add_argument(
+        "--peers",
+        nargs="*",
+        choices=list(PEERS),
+        help="also train the peer libraries' rows (none named: all); each needs its own environment, see benchmarks/peers",
     )
     parser.add_argument("--data", type=Path,
                         help="folder with Train400/, BSD68/, Set12/ (default ./data or ../shared/data)")  # fmt: skip

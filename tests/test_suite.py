@@ -23,7 +23,7 @@ def tiny_root(tmp_path: Path) -> Path:
     return root
 
 
-def test_quick_suite_writes_every_row_the_figure_and_the_readme_section(tiny_root: Path, tmp_path: Path):
+def test_quick_suite_writes_every_row_the_figure_and_the_readme_section(tiny_root: Path, tmp_path: Path, monkeypatch):
     readme = tmp_path / "README.md"
     readme.write_text("# title\n<!-- results:start -->\nold\n<!-- results:end -->\nafter\n")
     out, figure = tmp_path / "suite.json", tmp_path / "results.png"
@@ -50,6 +50,11 @@ def test_quick_suite_writes_every_row_the_figure_and_the_readme_section(tiny_roo
     after = json.loads(out.read_text())["records"]
     assert [record["row"] for record in after] == rows
     assert {r["row"]: r for r in after}["laine"] == before["laine"]
+    # --rows with no names and --peers: only the peer rows run; a peer without its environment says so
+    monkeypatch.setenv("CAREAMICS_PYTHON", str(tmp_path / "missing" / "python"))
+    suite.main(["--quick", "--data", str(tiny_root), *paths, "--rows", "--peers", "careamics_n2v"])
+    with_peer = {r["row"]: r for r in json.loads(out.read_text())["records"]}
+    assert with_peer["careamics_n2v"]["note"].startswith("not run") and with_peer["laine"] == before["laine"]
     with pytest.raises(SystemExit, match="another protocol"):
         suite.main(["--quick", "--steps", "4", "--data", str(tiny_root), *paths, "--rows", "noisy"])
 
