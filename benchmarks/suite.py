@@ -329,7 +329,7 @@ def main(argv: list[str] | None = None) -> Suite:
         "--peers",
         nargs="*",
         choices=list(PEERS),
-        help="also train the peer libraries' rows (none named: all); each needs its own environment, see benchmarks/peers",
+        help="also train the peer libraries' rows (none named: all), each in its own environment (benchmarks/peers)",
     )
     parser.add_argument("--data", type=Path,
                         help="folder with Train400/, BSD68/, Set12/ (default ./data or ../shared/data)")  # fmt: skip
