@@ -53,6 +53,20 @@ def test_any_input_size_comes_back_unchanged():
     assert net(torch.rand(2, 3, 21, 37)).shape == (2, 9, 21, 37)
 
 
+def test_blindspot_unet_starts_from_the_official_he_initialisation():
+    torch.manual_seed(0)
+    net = BlindSpotUNet(1, 2)
+    for layer in [*net.encoder_in, *net.encoders, net.bottleneck, *net.mix]:
+        fan_in = layer.weight[0].numel()
+        assert layer.weight.std().item() == pytest.approx(math.sqrt(2 / fan_in), rel=0.1)
+        assert torch.all(layer.bias == 0)
+    head_fan_in = net.head.weight[0].numel()
+    assert net.head.weight.std().item() == pytest.approx(math.sqrt(1 / head_fan_in), rel=0.2)
+    # normal, not PyTorch's uniform default: a uniform draw never exceeds sqrt(3) of its std
+    big = net.mix[0].weight
+    assert big.abs().max().item() > 2.5 * big.std().item()
+
+
 @pytest.mark.parametrize("config", BLINDSPOT_CONFIGS, ids=lambda p: p.relative_to(REPO).as_posix())
 def test_every_shipped_blind_spot_config_builds_a_blind_network(config: Path):
     """The network exactly as a shipped config builds it (narrowed for speed) has the blind spot."""
