@@ -70,3 +70,18 @@ def test_a_peer_without_its_environment_gets_a_record_saying_how_to_install_it(t
     assert isinstance(result, str) and "CAREAMICS_PYTHON" in result
     record = rows.peer_record(peer, result, [], None)
     assert np.isnan(record["psnr"]) and record["note"] == result
+
+
+def test_a_peer_script_gets_its_method_and_budget_and_a_failure_is_reported(tmp_path, monkeypatch):
+    fake = tmp_path / "python"  # stands in for the peer environment's Python: records its arguments, fails
+    fake.write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "argv"}\necho "peer broke" >&2\nexit 3\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("DEEPINV_PYTHON", str(fake))
+    peer = rows.PEERS["deepinv_ne2ne"]
+    result = rows.run_peer(peer, tmp_path / "in.npz", tmp_path / "out.npz",
+                           {"steps": 7, "batch": 2, "patch": 16, "r2r_k": 3}, lambda _: None)  # fmt: skip
+    argv = (tmp_path / "argv").read_text().split()
+    assert argv[0].endswith("deepinv_losses.py") and argv[1:3] == [str(tmp_path / "in.npz"), str(tmp_path / "out.npz")]
+    assert argv[argv.index("--method") + 1] == "ne2ne" and argv[argv.index("--steps") + 1] == "7"
+    assert "--samples" not in argv  # a Neighbor2Neighbor run has no recorruptions
+    assert isinstance(result, str) and "exit 3" in result and "peer broke" in result

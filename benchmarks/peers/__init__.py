@@ -1,10 +1,10 @@
 """Peer libraries run side by side with this project's suite rows (``python -m benchmarks.suite --peers``).
 
 Each peer runs in its own virtual environment, from a script here that imports only the peer, numpy and
-torch: ``deepinv_r2r.py`` (DeepInverse's R2R loss), ``careamics_n2v.py`` (CAREamics' Noise2Void). The
-suite writes the inputs (``exchange.write_inputs``: the fixed noisy training images and the noisy test
-images this project's rows use), runs the script with the peer's Python, and scores its outputs with
-this project's metric code (``exchange.read_outputs``).
+torch: ``deepinv_losses.py`` (DeepInverse's R2R and Neighbor2Neighbor losses), ``careamics_n2v.py``
+(CAREamics' Noise2Void). The suite writes the inputs (``exchange.write_inputs``: the fixed noisy
+training images and the noisy test images this project's rows use), runs the script with the peer's
+Python, and scores its outputs with this project's metric code (``exchange.read_outputs``).
 
 Peer environments (each with a CPU-usable torch the peer accepts):
 

@@ -28,11 +28,15 @@ class Peer:
     default_python: str
     ours: str  # this project's row for the same method
     budget_options: tuple[str, ...]  # the budget keys passed as --<key> (r2r_k goes as --samples)
+    script_options: tuple[str, ...] = ()  # fixed options of its script (which method it runs)
 
 
+DEEPINV = ("DEEPINV_PYTHON", "/work/peers/deepinv/bin/python")
 PEERS = {
-    "deepinv_r2r": Peer("deepinv_r2r", "deepinv_r2r.py", "DEEPINV_PYTHON", "/work/peers/deepinv/bin/python",
-                        "r2r", ("steps", "batch", "patch", "r2r_k")),
+    "deepinv_r2r": Peer("deepinv_r2r", "deepinv_losses.py", *DEEPINV, "r2r", ("steps", "batch", "patch", "r2r_k"),
+                        ("--method", "r2r")),
+    "deepinv_ne2ne": Peer("deepinv_ne2ne", "deepinv_losses.py", *DEEPINV, "neighbor2neighbor",
+                          ("steps", "batch", "patch"), ("--method", "ne2ne")),
     "careamics_n2v": Peer("careamics_n2v", "careamics_n2v.py", "CAREAMICS_PYTHON",
                           "/work/peers/careamics/bin/python", "noise2void", ("steps", "batch", "patch")),
 }  # fmt: skip
@@ -66,7 +70,7 @@ def run_peer(peer: Peer, inputs: Path, outputs: Path, budget: dict, log) -> tupl
     python = peer_python(peer)
     if not python.exists():
         return f"not run: no Python at {python} (set {peer.python_variable}; see benchmarks/peers/__init__.py)"
-    options = []
+    options = list(peer.script_options)
     for key in peer.budget_options:
         options += [f"--{'samples' if key == 'r2r_k' else key}", str(budget[key])]
     command = [str(python), str(Path(__file__).with_name(peer.script)), str(inputs), str(outputs), *options,
