@@ -29,6 +29,7 @@ from lightning_modules.nonfinite import NonFiniteGuard
 from networks.channels import input_channels
 from networks.cpu_features import warn_if_bfloat16_is_emulated
 from networks.evaluation_copy import evaluation_copy
+from networks.standardized import measure_unset
 from networks.tiling import denoise_tiled, receptive_radius
 
 
@@ -256,6 +257,8 @@ class DenoisingModule(pl.LightningModule):
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
         self.check_batch(batch)
         batch = self._in_memory_format(self.loss_view(batch))
+        if self.global_step == 0:  # statistics of a standardising wrapper, unless given or resumed
+            measure_unset(self.network, batch["noisy"])
         loss = self.training_loss(batch, self.step_generator("train", batch_idx))
         self.nan_guard.watch(loss, self.global_step)
         every_step = self.host_reads_are_free(loss)

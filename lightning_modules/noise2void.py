@@ -7,7 +7,9 @@ the picked pixels only (Eq. 7-8 of the paper). The picked pixel's value never re
 target through the input, so for pixel-wise independent zero-mean noise the network learns the
 clean signal. N2V2 replaces by the median of the window without the centre and uses a U-Net with
 max-blur-pooling and no top skip connection (``networks.UNet(pooling="blur", top_skip=False)``),
-which removes N2V's checkerboard artefacts. Inference is a single pass on the noisy image.
+which removes N2V's checkerboard artefacts. Inference is a single pass on the noisy image. As the
+official code (and CAREamics) standardise the data by its mean and standard deviation, the shipped
+configs wrap the U-Net in ``networks.Standardized``.
 
 The mask stream comes from ``step_generator``: a function of (seed, rank, step), so each DDP rank
 draws different masks, a resumed run draws the masks the uninterrupted one would have, and the

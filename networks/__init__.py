@@ -3,6 +3,7 @@
 from networks.blindspot import BlindSpotUNet
 from networks.dncnn import DnCNN
 from networks.noise_level import NoiseLevelNet
+from networks.standardized import Standardized
 from networks.unet import UNet
 
-__all__ = ["BlindSpotUNet", "DnCNN", "NoiseLevelNet", "UNet"]
+__all__ = ["BlindSpotUNet", "DnCNN", "NoiseLevelNet", "Standardized", "UNet"]
