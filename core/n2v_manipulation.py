@@ -118,7 +118,8 @@ def _hide_lines(manipulated: Tensor, noisy: Tensor, b: Tensor, r: Tensor, c: Ten
     inside = (rr >= 0) & (rr < height) & (cc >= 0) & (cc < width)
     bb = b[:, None].expand_as(rr)[inside]
     rr, cc = rr[inside], cc[inside]
-    low = noisy.amin(dim=(1, 2, 3))[bb]
-    high = noisy.amax(dim=(1, 2, 3))[bb]
+    # the range is a constant of the draw: no gradient reaches the image's extreme pixels through it
+    low = noisy.detach().amin(dim=(1, 2, 3))[bb]
+    high = noisy.detach().amax(dim=(1, 2, 3))[bb]
     draw = torch.rand(len(bb), noisy.shape[1], generator=generator, device=generator.device).to(noisy)
     manipulated[bb, :, rr, cc] = low[:, None] + draw * (high - low)[:, None]

@@ -105,7 +105,8 @@ def test_struct_mask_keeps_every_original_value_of_the_line_out_of_the_input(axi
     """structN2V by autograd: no original value on a picked pixel's line, the pixel included, survives in
     the unpicked pixels of the input (random values stand in), and each picked pixel's replacement comes
     from off its own line. (As in Noise2Void itself, another picked pixel's replacement may copy it.)"""
-    noisy = torch.rand(2, 3, 32, 32, requires_grad=True)
+    noisy = torch.rand(2, 3, 32, 32, generator=_gen(3), requires_grad=True)
+    noisy.data[0, 1, 16, 16] = 2.0  # an extreme on a line: the stand-ins' range must not pass its gradient
     generator = torch.Generator().manual_seed(1)
     manipulated, mask = n2v_manipulate(noisy, 1 / 64, generator, struct_length=5, struct_axis=axis)
     (grad,) = torch.autograd.grad((manipulated * (1 - mask)).sum(), noisy, retain_graph=True)
