@@ -61,3 +61,12 @@ def append_records(name: str, records: list[dict]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(existing + records, indent=2) + "\n")
     return path
+
+
+def network_name(network: torch.nn.Module) -> str:
+    """The network's class, and 'standardised' when it runs inside ``networks.Standardized``."""
+    from networks import Standardized
+
+    if isinstance(network, Standardized):
+        return f"{type(network.network).__name__}, standardised"
+    return type(network).__name__

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.common import append_records, commit, device_name, shared_data
+from benchmarks.common import append_records, commit, device_name, network_name, shared_data
 from core.image_io import read_image
 from core.metrics import per_image_psnr, per_image_ssim, quantize_8bit
 from core.pixel_shuffle import pd_split
@@ -205,7 +205,7 @@ def trained_row(row: str, data: list[str], steps: int, patch: int | None, more: 
     model = cli.model
     return per_image_record(
         row, results, train_seconds, experiment=experiment, overrides=" ".join(extra), steps=cli.trainer.global_step,
-        checkpoint="best val/loss" if checkpoint else "last", network=type(model.network).__name__,
+        checkpoint="best val/loss" if checkpoint else "last", network=network_name(model.network),
         pd_stride=getattr(model, "pd_stride", 1), pd_stride_inference=getattr(model, "pd_stride_inference", 1),
         r3_passes=getattr(model, "r3_passes", 0), train_seconds=round(train_seconds, 1),
         inference_seconds_per_image=round(test_seconds / len(results), 2),

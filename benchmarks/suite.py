@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.common import REPO, commit, device_name, shared_data
+from benchmarks.common import REPO, commit, device_name, network_name, shared_data
 from benchmarks.peers.rows import PEERS
 
 SIGMA = 25.0
@@ -86,6 +86,7 @@ class Suite:
         self.records: list[dict] = []
         self.crops: dict[str, np.ndarray] = {}  # row -> a crop of the first BSD68 image, for the figure
         self.command = "python -m benchmarks.suite " + " ".join(sys.argv[1:])
+        self.commit = commit()  # the code the run started from, whatever is committed while it runs
         self.crops_folder = out.with_name(f"{out.stem}_crops")  # the figure's crops, kept for reruns of rows
 
     def keep_earlier_rows(self) -> None:
@@ -116,7 +117,7 @@ class Suite:
         print(f"[suite {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
     def add(self, record: dict) -> None:
-        record = {**record, "device": device_name(), "commit": commit(), "command": self.command}
+        record = {**record, "device": device_name(), "commit": self.commit, "command": self.command}
         earlier = [i for i, r in enumerate(self.records) if r["row"] == record["row"]]
         if earlier:
             self.records[earlier[0]] = record
@@ -212,7 +213,7 @@ class Suite:
         record = {
             "row": row, "kind": kind, "experiment": experiment, "noise_draws": draws,
             "psnr": round(metrics["test/psnr"], 3), "ssim": round(metrics["test/ssim"], 4),
-            "network": type(cli.model.network).__name__, "steps": cli.trainer.global_step,
+            "network": network_name(cli.model.network), "steps": cli.trainer.global_step,
             "batch": batch, "patch": patch, "train_seconds": round(train_seconds, 1),
             "inference_seconds_per_image": round(inference_seconds, 2),
             "inference": getattr(cli.model, "inference", "single"), "images": len(data.datasets["test"]),
