@@ -85,3 +85,19 @@ def test_a_peer_script_gets_its_method_and_budget_and_a_failure_is_reported(tmp_
     assert argv[argv.index("--method") + 1] == "ne2ne" and argv[argv.index("--steps") + 1] == "7"
     assert "--samples" not in argv  # a Neighbor2Neighbor run has no recorruptions
     assert isinstance(result, str) and "exit 3" in result and "peer broke" in result
+
+
+def test_a_rerun_of_our_row_refreshes_the_peer_comparison_and_nothing_else(tmp_path):
+    from benchmarks.suite import QUICK, Suite
+
+    suite = Suite(dict(QUICK), tmp_path, tmp_path / "suite.json", None, tmp_path / "runs")
+    peer = {"row": "deepinv_r2r", "psnr": 26.0, "images": 2, "steps": 10, "train_seconds": 10.0,
+            "inference_seconds_per_image": 1.0, "commit": "peer-commit", "ours": {"psnr_gain_db": -9.0}}  # fmt: skip
+    ours = {"row": "r2r", "psnr": 27.5, "steps": 10, "train_seconds": 5.0, "inference_seconds_per_image": 2.0}
+    missing = {"row": "careamics_n2v", "psnr": float("nan"), "images": 0, "note": "not run"}
+    suite.records = [ours, peer, missing]
+    suite.refresh_peer_comparisons()
+    assert peer["ours"] == {"row": "r2r", "psnr_gain_db": 1.5, "train_seconds_per_step_ratio": 0.5,
+                            "inference_seconds_ratio": 2.0}  # fmt: skip
+    assert peer["commit"] == "peer-commit" and "ours" not in missing
+    assert (tmp_path / "suite.json").exists()

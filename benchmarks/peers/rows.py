@@ -107,14 +107,23 @@ def peer_record(peer: Peer, result, clean: list[torch.Tensor], ours: dict | None
         "inference_seconds_per_image": meta["inference_seconds_per_image"], "inference": meta["inference"],
         "peer_torch": meta["torch"], "note": meta.get("note", ""),
     }  # fmt: skip
-    if ours is not None and ours.get("steps"):
-        record["ours"] = {
-            "row": ours["row"], "psnr_gain_db": round(ours["psnr"] - record["psnr"], 3),
-            "train_seconds_per_step_ratio": round(
-                (ours["train_seconds"] / ours["steps"]) / (record["train_seconds"] / record["steps"]), 3
-            ),
-            "inference_seconds_ratio": round(
-                ours["inference_seconds_per_image"] / max(record["inference_seconds_per_image"], 1e-9), 3
-            ),
-        }  # fmt: skip
+    comparison = ours_versus_peer(ours, record)
+    if comparison is not None:
+        record["ours"] = comparison
     return record
+
+
+def ours_versus_peer(ours: dict | None, record: dict) -> dict | None:
+    """Our row beside a scored peer row: PSNR gain, and seconds per training step and per test image as
+    ratios ours / peer (None when either side has no trained score)."""
+    if ours is None or not ours.get("steps") or not record.get("images"):
+        return None
+    return {
+        "row": ours["row"], "psnr_gain_db": round(ours["psnr"] - record["psnr"], 3),
+        "train_seconds_per_step_ratio": round(
+            (ours["train_seconds"] / ours["steps"]) / (record["train_seconds"] / record["steps"]), 3
+        ),
+        "inference_seconds_ratio": round(
+            ours["inference_seconds_per_image"] / max(record["inference_seconds_per_image"], 1e-9), 3
+        ),
+    }  # fmt: skip
