@@ -189,6 +189,8 @@ def trained_row(row: str, data: list[str], steps: int, patch: int | None, more: 
     root = Path(f"runs/real_noise_{row}")
     shutil.rmtree(root, ignore_errors=True)
     patch_args = ["--data.init_args.patch_size", str(patch)] if patch else []
+    if experiment.startswith("laine"):  # its one-cycle schedule spans exactly the steps it gets
+        patch_args += ["--model.init_args.lr_scheduler.init_args.total_steps", str(steps)]
     started = time.perf_counter()
     cli = main(["fit", "-c", f"configs/experiments/{experiment}.yaml", *data, *extra, *patch_args,
                 "--trainer.max_epochs", "-1", "--trainer.max_steps", str(steps),
