@@ -165,14 +165,23 @@ def real_noise() -> list[str]:
         "record of each row; each holds its command and commit). The 25 Nam et al. pairs, every method trained "
         "on the 25 noisy images alone, PSNR/SSIM of 8-bit outputs against the references.",
         "",
-        "| row | PSNR dB | vs noisy | SSIM | steps | PD stride train / test, R3 | training s | inference s/image |",
-        "|---|---|---|---|---|---|---|---|",
+    ]
+    runs: dict[tuple[str, str], list[str]] = {}
+    for r in rows:
+        runs.setdefault((r["command"].strip(), r["commit"]), []).append(r["row"])
+    lines += [f"- `{command}` at `{sha}` ({', '.join(names)})" for (command, sha), names in runs.items()]
+    lines += [
+        "",
+        "| row | network | PSNR dB | vs noisy | SSIM | steps | PD stride train / test, R3 | training s "
+        "| inference s/image |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         gain = f"{r['psnr'] - noisy:+.2f}" if noisy is not None else ""
         pd = f"{r['pd_stride']} / {r['pd_stride_inference']}, {r['r3_passes']}" if "pd_stride" in r else ""
-        lines.append(f"| {r['row']} | {r['psnr']:.2f} | {gain} | {r['ssim']:.4f} | {r.get('steps', '')} | {pd} | "
-                     f"{r.get('train_seconds', 0):.0f} | {r.get('inference_seconds_per_image', 0):.2f} |")  # fmt: skip
+        lines.append(f"| {r['row']} | {r.get('network', '')} | {r['psnr']:.2f} | {gain} | {r['ssim']:.4f} | "
+                     f"{r.get('steps', '')} | {pd} | {r.get('train_seconds', 0):.0f} | "
+                     f"{r.get('inference_seconds_per_image', 0):.2f} |")  # fmt: skip
     level = latest.get(("noise_level", None))
     if level:
         lines += ["", "Noise level (8-bit scale, mean over the 25 images) against the true residual std "
