@@ -197,7 +197,9 @@ def trained_row(row: str, data: list[str], steps: int, patch: int | None, more: 
                 "--trainer.default_root_dir", str(root), "--trainer.logger", "false",
                 "--trainer.enable_progress_bar", "false"])  # fmt: skip
     train_seconds = time.perf_counter() - started
-    checkpoint = cli.trainer.checkpoint_callback.best_model_path or None
+    callback = cli.trainer.checkpoint_callback
+    # with a monitored metric, the best checkpoint by it; without one (monitor null), the last weights
+    checkpoint = (callback.best_model_path or None) if callback is not None and callback.monitor else None
     started = time.perf_counter()
     cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path=checkpoint, verbose=False)
     test_seconds = time.perf_counter() - started
