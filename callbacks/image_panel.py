@@ -25,6 +25,9 @@ class WandbImagePanel(pl.Callback):
 
     def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._panels, self._captions = [], []
+        logs = any(isinstance(logger, WandbLogger) for logger in trainer.loggers)
+        # the module denoises the validation batches without a clean image only where a panel shows them
+        pl_module.validation_images_shown = self.num_images if logs and trainer.is_global_zero else 0
 
     def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
         if trainer.sanity_checking or not trainer.is_global_zero or not isinstance(outputs, dict):

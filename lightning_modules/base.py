@@ -137,6 +137,8 @@ class DenoisingModule(pl.LightningModule):
         self._network_channels: int | None = None
         self._epoch_loss_sum: Tensor | float = 0.0
         self._epoch_loss_count = 0
+        # how many validation images an image panel shows (callbacks.WandbImagePanel sets it when it logs)
+        self.validation_images_shown = 0
         self.scores = nn.ModuleDict({f"{stage}_{score}": MeanMetric() for stage in ("val", "test") for score in SCORES})
 
     # ---- what a method defines -------------------------------------------------------------
@@ -334,12 +336,23 @@ class DenoisingModule(pl.LightningModule):
     def _eval_step(self, batch: Batch, batch_idx: int, stage: str) -> tuple[Tensor, dict[str, Tensor]]:
         self.check_channels(batch["noisy"])
         denoised = self.denoise_stage(batch["noisy"], self.step_generator(stage, batch_idx), batch, stage)
+        self._log_stage_loss(batch, batch_idx, stage)
+        return denoised, self._score(stage, batch, denoised)
+
+    def _log_stage_loss(self, batch: Batch, batch_idx: int, stage: str) -> None:
         if all(key in batch for key in self.required_keys):
             loss = self.validation_loss(self.loss_view(batch), self.step_generator(stage, batch_idx, stream=1))
             self.log(f"{stage}/loss", loss, on_epoch=True, sync_dist=True, batch_size=len(batch["noisy"]))
-        return denoised, self._score(stage, batch, denoised)
 
-    def validation_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
+    def validation_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor] | None:
+        """Scores and ``val/loss``; the denoised images for the image panels. A batch without ``clean`` that
+        no panel shows (a self-supervised run on real captures) gets ``val/loss`` alone: its denoising
+        pass (pixel-shuffle with R3, recorruption averages) would be computed for nothing."""
+        shown = batch_idx * len(batch["noisy"]) < self.validation_images_shown
+        if "clean" not in batch and not shown:
+            self.check_channels(batch["noisy"])
+            self._log_stage_loss(batch, batch_idx, "val")
+            return None
         denoised, _ = self._eval_step(batch, batch_idx, "val")
         return {"denoised": denoised.detach()}
 

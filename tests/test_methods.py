@@ -112,3 +112,23 @@ def test_r2r_validates_with_val_inference_and_tests_with_its_inference():
         assert len(calls) == 1
         model.denoise(noisy, stage="test")
         assert len(calls) == 1 + 3
+
+
+def test_validation_without_clean_images_denoises_only_what_a_panel_shows(monkeypatch):
+    """A self-supervised run on real captures (no clean image): val/loss on every batch, the denoising
+    pass (PD with R3 can cost many network passes) only on the batches an image panel shows."""
+    from lightning_modules import Noise2Void
+
+    model = Noise2Void(UNet(1, 1, depth=1, width=4), pd_stride=2, r3_passes=2)
+    calls = []
+    original = model.denoise_stage
+    monkeypatch.setattr(model, "denoise_stage", lambda *a, **k: calls.append(1) or original(*a, **k))
+    logged = []
+    monkeypatch.setattr(model, "log", lambda name, value, **kwargs: logged.append(name))
+    batch = {"noisy": torch.rand(2, 1, 16, 16)}
+    assert model.validation_step(batch, 0) is None and calls == [] and logged == ["val/loss"]
+    model.validation_images_shown = 3  # a panel of 3 images: batches 0 and 1 (2 images each) are shown
+    assert model.validation_step(batch, 1)["denoised"].shape == (2, 1, 16, 16) and calls == [1]
+    assert model.validation_step(batch, 2) is None and calls == [1]
+    scored = model.validation_step({**batch, "clean": torch.rand(2, 1, 16, 16)}, 5)  # scored: always denoised
+    assert scored is not None and calls == [1, 1] and "val/psnr" in logged
