@@ -136,10 +136,10 @@ class Suite:
         the ours / peer figures, not the peer's own record, its commit or its command."""
         from benchmarks.peers.rows import ours_versus_peer
 
+        by_row = {r["row"]: r for r in self.records}
         for record in self.records:
             peer = PEERS.get(record["row"])
-            ours = next((r for r in self.records if peer and r["row"] == peer.ours), None)
-            comparison = ours_versus_peer(ours, record) if peer else None
+            comparison = ours_versus_peer(by_row.get(peer.ours), record) if peer else None
             if comparison is not None:
                 record["ours"] = comparison
         self.write()
