@@ -333,28 +333,26 @@ class DenoisingModule(pl.LightningModule):
             self.log(f"{stage}/{name}", metric, on_epoch=True, batch_size=len(per_image), prog_bar=name == "psnr")
         return values
 
-    def _eval_step(self, batch: Batch, batch_idx: int, stage: str) -> tuple[Tensor, dict[str, Tensor]]:
+    def _eval_step(
+        self, batch: Batch, batch_idx: int, stage: str, denoise: bool = True
+    ) -> tuple[Tensor | None, dict[str, Tensor]]:
+        """The stage's loss, and unless ``denoise`` is off the denoised batch and its scores."""
         self.check_channels(batch["noisy"])
-        denoised = self.denoise_stage(batch["noisy"], self.step_generator(stage, batch_idx), batch, stage)
-        self._log_stage_loss(batch, batch_idx, stage)
-        return denoised, self._score(stage, batch, denoised)
-
-    def _log_stage_loss(self, batch: Batch, batch_idx: int, stage: str) -> None:
+        denoised = None
+        if denoise:
+            denoised = self.denoise_stage(batch["noisy"], self.step_generator(stage, batch_idx), batch, stage)
         if all(key in batch for key in self.required_keys):
             loss = self.validation_loss(self.loss_view(batch), self.step_generator(stage, batch_idx, stream=1))
             self.log(f"{stage}/loss", loss, on_epoch=True, sync_dist=True, batch_size=len(batch["noisy"]))
+        return denoised, ({} if denoised is None else self._score(stage, batch, denoised))
 
     def validation_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor] | None:
         """Scores and ``val/loss``; the denoised images for the image panels. A batch without ``clean`` that
         no panel shows (a self-supervised run on real captures) gets ``val/loss`` alone: its denoising
         pass (pixel-shuffle with R3, recorruption averages) would be computed for nothing."""
         shown = batch_idx * len(batch["noisy"]) < self.validation_images_shown
-        if "clean" not in batch and not shown:
-            self.check_channels(batch["noisy"])
-            self._log_stage_loss(batch, batch_idx, "val")
-            return None
-        denoised, _ = self._eval_step(batch, batch_idx, "val")
-        return {"denoised": denoised.detach()}
+        denoised, _ = self._eval_step(batch, batch_idx, "val", denoise="clean" in batch or shown)
+        return None if denoised is None else {"denoised": denoised.detach()}
 
     def test_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
         """Per-image scores ({score: [B]}), which ``TestResultsWriter`` tabulates."""
