@@ -3,9 +3,10 @@
 The per-sample path (``TrainPatchDataset`` behind a DataLoader) crops, flips and corrupts one patch at
 a time in worker processes; on a GPU its per-sample overhead, not the image work, caps the steps per
 second. Here the training images are held once as one tensor on the device and every batch is a few
-vectorised operations on it: an index gather that crops and orients all patches at once, then the
-noise for the whole batch. The draws are a function of (seed, epoch, rank, step), so a resumed run
-draws what an uninterrupted one would have and DDP ranks draw different batches.
+vectorised operations on it: a gather of patch rows that crops all patches at once, a gather within
+each patch that orients it, then the noise for the whole batch. The draws are a function of (seed,
+epoch, rank, step), so a resumed run draws what an uninterrupted one would have and DDP ranks draw
+different batches.
 
 Sampling follows the per-sample path: each epoch every image gives ``patches_per_image`` patches, in
 an order shuffled by (seed, epoch) and sharded over the ranks like ``DistributedSampler``; the crop
@@ -57,10 +58,10 @@ def stack_images(images: Sequence[np.ndarray], patch_size: int) -> tuple[Tensor,
     return stacked, sizes
 
 
-def orientation_offsets(patch_size: int, row_stride: int, device: torch.device | str = "cpu") -> Tensor:
-    """[8, p * p]: for each of the 8 orientations of a p x p patch (bit 0 flips rows, bit 1 flips
-    columns, bit 2 transposes: the dihedral group of the square), the flat offset, in an image whose
-    rows are ``row_stride`` pixels apart, of the pixel each output position reads."""
+def orientation_offsets(patch_size: int, channels: int = 1, device: torch.device | str = "cpu") -> Tensor:
+    """[8, p * p * C]: for each of the 8 orientations of a p x p patch (bit 0 flips rows, bit 1 flips
+    columns, bit 2 transposes: the dihedral group of the square), the flat index, in the patch stored
+    channels last, of the value each output position and channel reads."""
     span = torch.arange(patch_size, device=device)
     rows, cols = span.view(-1, 1).expand(patch_size, patch_size), span.view(1, -1).expand(patch_size, patch_size)
     maps = []
@@ -68,27 +69,37 @@ def orientation_offsets(patch_size: int, row_stride: int, device: torch.device |
         r, c = (cols, rows) if code & 4 else (rows, cols)
         r = patch_size - 1 - r if code & 1 else r
         c = patch_size - 1 - c if code & 2 else c
-        maps.append((r * row_stride + c).reshape(-1))
-    return torch.stack(maps)
+        maps.append((r * patch_size + c).reshape(-1, 1) * channels + torch.arange(channels, device=device))
+    return torch.stack(maps).view(8, -1)
 
 
 def crop_and_orient(
     images: Tensor, sizes: Tensor, which: Tensor, offsets: Tensor, generator: torch.Generator, augment: bool
 ) -> Tensor:
-    """Patches [B, C, p, p] of ``images[which]`` ([N, H, W, C], channels last) at uniform positions inside
-    each image's true size, each in one of the 8 orientations (uniformly) when ``augment``; ``offsets``
-    from ``orientation_offsets(p, W)``. One gather of pixels does the crop and the orientation."""
+    """Patches [B, C, p, p] of ``images[which]`` ([N, H, W, C], channels last, contiguous) at uniform
+    positions inside each image's true size, each in one of the 8 orientations (uniformly) when
+    ``augment``; ``offsets`` from ``orientation_offsets(p, C)``.
+
+    The crop copies whole patch rows (p * C contiguous values each, read through a view in which every
+    flat position starts a row), then the orientation rearranges each patch while it is small and in
+    cache; reading the oriented pixels straight from the images would scatter single-value reads over
+    images that seldom fit in a CPU's cache.
+    """
     count, device = len(which), images.device
     _, full_height, full_width, channels = images.shape
-    patch_size = math.isqrt(offsets.shape[1])
+    patch_size = math.isqrt(offsets.shape[1] // channels)
     height, width = sizes[which, 0], sizes[which, 1]
     top = (torch.rand(count, generator=generator, device=device) * (height - patch_size + 1)).long()
     left = (torch.rand(count, generator=generator, device=device) * (width - patch_size + 1)).long()
     code = torch.randint(8, (count,), generator=generator, device=device) if augment else None
     origin = (which * full_height + top) * full_width + left  # flat pixel index of each crop's corner
-    flat = origin.view(-1, 1) + (offsets[code] if code is not None else offsets[:1])
-    gathered = images.reshape(-1, channels).index_select(0, flat.reshape(-1))
-    return gathered.view(count, patch_size, patch_size, channels).permute(0, 3, 1, 2).contiguous()
+    row_starts = origin.view(-1, 1) + torch.arange(patch_size, device=device) * full_width
+    values, row_length = images.view(-1), patch_size * channels
+    rows_view = values.as_strided((values.numel() - row_length + 1, row_length), (1, 1))
+    patches = rows_view.index_select(0, row_starts.view(-1) * channels).view(count, -1)
+    if code is not None:
+        patches = patches.gather(1, offsets.index_select(0, code))
+    return patches.view(count, patch_size, patch_size, channels).permute(0, 3, 1, 2).contiguous()
 
 
 class DeviceBatches:
@@ -123,7 +134,7 @@ class DeviceBatches:
         stacked, sizes = stack_images(images, patch_size)
         self.images, self.sizes = stacked.to(self.device), sizes.to(self.device)
         self.patch_size = patch_size
-        self.offsets = orientation_offsets(patch_size, self.images.shape[2], self.device)
+        self.offsets = orientation_offsets(patch_size, self.images.shape[3], self.device)
         self.patches_per_image = patches_per_image
         self.batch_size = batch_size
         self.noise = noise

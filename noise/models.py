@@ -9,7 +9,9 @@ self-supervised losses assume.
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 from torch import Tensor
@@ -17,6 +19,17 @@ from torch import Tensor
 from noise.parameters import CONFIG_SCALE
 
 SIGMA_SCALE = CONFIG_SCALE["sigma"]  # configs give sigma on the 8-bit scale
+
+_HELPER: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _helper_thread() -> ThreadPoolExecutor:
+    """This process's one helper thread for a second noise draw (made again in a forked child, which
+    inherits the executor but not its thread)."""
+    global _HELPER
+    if _HELPER is None or _HELPER[0] != os.getpid():
+        _HELPER = (os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="noise-draw"))
+    return _HELPER[1]
 
 
 def _draw_uniform(value: float | tuple[float, float], generator: torch.Generator) -> float:
@@ -61,9 +74,7 @@ class NoiseModel(ABC):
         if params is None:
             params = self.draw_parameters(generator)
         params = {k: float(v) for k, v in params.items()}
-        noisy = self.apply(clean, params, generator)
-        if self.clip:
-            noisy = noisy.clamp(0.0, 1.0)
+        noisy = self._clipped(self.apply(clean, params, generator))
         return noisy, {k: torch.tensor(v, dtype=torch.float32) for k, v in params.items()}
 
     def sample_batch(self, clean: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
@@ -71,13 +82,31 @@ class NoiseModel(ABC):
         per image (drawn here), made on ``clean``'s device: ``(noisy, noisy2, params)`` with each
         parameter a [B] tensor, as a DataLoader would stack ``sample``'s scalars."""
         params = self.draw_batch_parameters(len(clean), generator)
-        # both draws in one pass over a doubled batch: one random-number call instead of two
-        doubled = {key: value.to(clean.dtype).reshape(-1, 1, 1, 1).repeat(2, 1, 1, 1) for key, value in params.items()}
-        both = self.apply(torch.cat([clean, clean]), doubled, generator)
-        if self.clip:
-            both = both.clamp_(0.0, 1.0)
-        noisy, noisy2 = both.chunk(2)
+        if clean.device.type != "cpu":
+            # both draws in one pass over the batch seen twice (a broadcast view): one random-number call
+            twice = {key: value.to(clean.dtype).view(1, -1, 1, 1, 1) for key, value in params.items()}
+            noisy, noisy2 = self._clipped(self.apply(clean.expand(2, *clean.shape), twice, generator)).unbind(0)
+            return noisy, noisy2, {key: value.float() for key, value in params.items()}
+        # on a CPU torch fills random numbers serially and they are most of a batch's cost: the two draws
+        # come from two generators seeded by this one, the second on a helper thread when torch may use
+        # more than one (the values do not depend on whether it does)
+        per_image = {key: value.to(clean.dtype).view(-1, 1, 1, 1) for key, value in params.items()}
+        seeds = torch.randint(2**62, (2,), generator=generator).tolist()
+        first, second = (torch.Generator().manual_seed(seed) for seed in seeds)
+
+        def draw(draw_generator: torch.Generator) -> Tensor:
+            return self._clipped(self.apply(clean, per_image, draw_generator))
+
+        if torch.get_num_threads() > 1:
+            pending = _helper_thread().submit(draw, second)
+            noisy, noisy2 = draw(first), pending.result()
+        else:
+            noisy, noisy2 = draw(first), draw(second)
         return noisy, noisy2, {key: value.float() for key, value in params.items()}
+
+    def _clipped(self, noisy: Tensor) -> Tensor:
+        """``noisy`` (a fresh tensor) clipped to [0, 1] in place where ``clip`` is set."""
+        return noisy.clamp_(0.0, 1.0) if self.clip else noisy
 
     @abstractmethod
     def draw_parameters(self, generator: torch.Generator) -> dict[str, float]:
@@ -107,7 +136,7 @@ class Gaussian(NoiseModel):
         return {"sigma": _draw_uniform_batch(self.sigma, count, generator) / SIGMA_SCALE}
 
     def apply(self, clean: Tensor, params: dict[str, float | Tensor], generator: torch.Generator) -> Tensor:
-        return clean + params["sigma"] * _standard_normal(clean, generator)
+        return _standard_normal(clean, generator).mul_(params["sigma"]).add_(clean)
 
     def __repr__(self) -> str:
         return f"Gaussian(sigma={self.sigma})"
@@ -129,7 +158,7 @@ class Poisson(NoiseModel):
 
     def apply(self, clean: Tensor, params: dict[str, float | Tensor], generator: torch.Generator) -> Tensor:
         lam = params["lam"]
-        return torch.poisson(clean.clamp(min=0.0) * lam, generator=generator) / lam
+        return torch.poisson(clean.clamp(min=0.0) * lam, generator=generator).div_(lam)
 
     def __repr__(self) -> str:
         return f"Poisson(lam={self.lam})"
@@ -157,7 +186,7 @@ class PoissonGaussian(Poisson):
 
     def apply(self, clean: Tensor, params: dict[str, float | Tensor], generator: torch.Generator) -> Tensor:
         shot = super().apply(clean, params, generator)
-        return shot + params["sigma"] * _standard_normal(clean, generator)
+        return shot.add_(_standard_normal(clean, generator).mul_(params["sigma"]))
 
     def __repr__(self) -> str:
         return f"PoissonGaussian(lam={self.lam}, sigma={self.sigma})"

@@ -37,6 +37,39 @@ def test_all_eight_orientations_occur_equally_often():
     assert (counts > 0).all() and chisquare(counts).pvalue > 1e-3
 
 
+def test_every_colour_patch_is_an_oriented_crop_of_its_own_image():
+    # images of different sizes (stacked into one zero-padded tensor) with distinct values per pixel and
+    # channel: each patch must be, channel for channel, one of the 8 orientations of a crop inside its image
+    rng = np.random.default_rng(8)
+    images = [rng.permutation(h * w * 3).reshape(h, w, 3).astype(np.float32) + 1000 * i for i, (h, w) in
+              enumerate([(9, 14), (12, 7), (6, 6)])]  # fmt: skip
+    batches = DeviceBatches(images, 5, 20, 60, None, seed=8)
+    batch = batches.batch(0, 0)["noisy"]
+    assert batch.shape == (60, 3, 5, 5) and batch.is_contiguous()
+    for patch in batch:
+        image = torch.from_numpy(images[int(patch[0, 0, 0]) // 1000]).permute(2, 0, 1)
+        crops = [image[:, r : r + 5, c : c + 5] for r in range(image.shape[1] - 4) for c in range(image.shape[2] - 4)]
+        oriented = [
+            torch.rot90(g, k, dims=(1, 2)) for crop in crops for g in (crop, crop.transpose(1, 2)) for k in range(4)
+        ]
+        assert any(torch.equal(patch, candidate) for candidate in oriented)
+
+
+def test_cpu_noise_draws_do_not_depend_on_the_thread_count():
+    clean = torch.rand(8, 3, 16, 16, generator=torch.Generator().manual_seed(9))
+    threads = torch.get_num_threads()
+    draws = []
+    try:
+        for count in (1, 2):
+            torch.set_num_threads(count)
+            draws.append(Gaussian((5, 50)).sample_batch(clean, torch.Generator().manual_seed(10)))
+    finally:
+        torch.set_num_threads(threads)
+    (noisy_a, noisy2_a, params_a), (noisy_b, noisy2_b, params_b) = draws
+    assert torch.equal(noisy_a, noisy_b) and torch.equal(noisy2_a, noisy2_b)
+    assert torch.equal(params_a["sigma"], params_b["sigma"]) and not torch.equal(noisy_a, noisy2_a)
+
+
 def test_gaussian_noise_has_the_configured_std_and_independent_second_draw():
     image = np.full((64, 64, 1), 0.5, dtype=np.float32)
     batch = DeviceBatches([image], 32, 64, 64, Gaussian(25), seed=2).batch(0, 0)
