@@ -34,7 +34,7 @@ from noise.estimation import estimate_heteroscedastic, estimate_sigma
 
 RESULTS = "real_noise"
 # (row label, experiment, extra overrides): the PD rows use each experiment's strides (5 training,
-# 2 inference, R3 with 8 passes); the rows without PD switch all three off
+# 2 inference; R3 off, as their inference reads the pixel it denoises); the rows without PD switch all off
 NO_PD = ["--model.init_args.pd_stride", "1", "--model.init_args.pd_stride_inference", "1",
          "--model.init_args.r3_passes", "0"]  # fmt: skip
 TRAINED = {

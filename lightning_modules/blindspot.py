@@ -88,6 +88,10 @@ class BlindSpot(PixelShuffleDenoising):
             start = (sigma or 25.0) / 255.0 if noise == "gaussian" else (lam or 30.0)
             self.log_noise_param = nn.Parameter(torch.tensor(math.log(start)))
 
+    @property
+    def blind_inference(self) -> bool:
+        return self.inference == "prior"  # the posterior mean reads the pixel's own noisy value
+
     # ---- noise ------------------------------------------------------------------------------
     def noise_covariance(self, noisy: Tensor, mean: Tensor, batch: Batch | None = None) -> Tensor:
         channels = noisy.shape[1]

@@ -51,6 +51,10 @@ class Noise2Self(PixelShuffleDenoising):
         self.replacement = check_choice("replacement", replacement, Replacement)
         self.inference = check_choice("inference", inference, Inference)
 
+    @property
+    def blind_inference(self) -> bool:
+        return self.inference == "j_invariant"
+
     def masked_loss(self, noisy: Tensor, phase: int) -> Tensor:
         mask = grid_mask(*noisy.shape[-2:], self.mask_width, phase, noisy.device)
         return masked_mse(self.fit_network(mask_input(noisy, mask, self.replacement)), noisy, mask)

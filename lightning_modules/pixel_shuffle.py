@@ -3,7 +3,10 @@ al.), after AP-BSN (Lee, Son, Lee, CVPR 2022); the maths is in ``core.pixel_shuf
 
 Training sees the PD_s sub-images of each batch instead of the images (the loss is the method's own,
 on sub-images whose noise is nearly independent even where the camera's is not); inference denoises the
-PD sub-images at ``pd_stride_inference`` and merges them back, then optionally refines with R3.
+PD sub-images at ``pd_stride_inference`` and merges them back, then optionally refines with R3. R3
+needs an inference that never reads the pixel it denoises (AP-BSN refines with its blind-spot
+network): Noise2Void's and Noise2Self's single pass and the Laine posterior mean read it, and would
+copy back the noise that R3 puts into a random fraction of the pixels, so R3 is refused with them.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ class PixelShuffleDenoising(DenoisingModule):
     """Args:
     pd_stride: PD stride while training (1: off; AP-BSN uses 5 for sRGB camera noise).
     pd_stride_inference: PD stride for validation, test and predict (AP-BSN: 2); default ``pd_stride``.
-    r3_passes: R3 refinement passes T at test and predict, not validation (AP-BSN: 8; 0: off).
+    r3_passes: R3 refinement passes T at test and predict, not validation (AP-BSN: 8; 0: off); only
+        with an inference that never reads the pixel it denoises (``blind_inference``).
     r3_fraction: the fraction p of values put back to noisy in each R3 pass (AP-BSN: 0.16).
     **kwargs: the ``DenoisingModule`` arguments.
     """
@@ -60,6 +64,29 @@ class PixelShuffleDenoising(DenoisingModule):
         self.pd_stride, self.pd_stride_inference = pd_stride, pd_stride_inference
         self.r3_passes, self.r3_fraction = r3_passes, r3_fraction
 
+    @property
+    def blind_inference(self) -> bool:
+        """Whether inference never reads a pixel's own input value when it denoises that pixel, as AP-BSN's
+        blind-spot network does: R3 relies on it (a method whose inference can be blind overrides this)."""
+        return False
+
+    def check_r3(self) -> None:
+        """R3 re-denoises images in which a random fraction of the pixels is noisy again; an inference that
+        reads each pixel's own value copies that noise back instead of predicting past it."""
+        if self.r3_passes and not self.blind_inference:
+            raise ValueError(
+                f"r3_passes: {self.r3_passes} needs an inference that never reads the pixel it denoises (AP-BSN "
+                f"refines with its blind-spot network), and {type(self).__name__}'s inference "
+                f"({getattr(self, 'inference', 'one pass of the network')}) reads it, so the refinement would "
+                "put the noise of the replaced pixels back. Set model.init_args.r3_passes: 0, or a blind "
+                "inference where the method has one (Noise2Self: inference j_invariant; BlindSpot: "
+                "inference prior)."
+            )
+
+    def setup(self, stage: str) -> None:
+        super().setup(stage)
+        self.check_r3()  # before any training or testing starts
+
     def loss_view(self, batch: Batch) -> Batch:
         return pd_batch(super().loss_view(batch), self.pd_stride)
 
@@ -72,6 +99,7 @@ class PixelShuffleDenoising(DenoisingModule):
         denoised = pd_merge(sub_images, stride, *noisy.shape[-2:])
         if self.r3_passes == 0 or stage == "val":  # validation during fit stays one pass
             return denoised
+        self.check_r3()
         if generator is None:
             generator = torch.Generator(device=noisy.device).manual_seed(self.seed)
         again = lambda image: self.denoise(image, generator, batch, stage)  # noqa: E731

@@ -116,10 +116,10 @@ def test_r2r_validates_with_val_inference_and_tests_with_its_inference():
 
 def test_validation_without_clean_images_denoises_only_what_a_panel_shows(monkeypatch):
     """A self-supervised run on real captures (no clean image): val/loss on every batch, the denoising
-    pass (PD with R3 can cost many network passes) only on the batches an image panel shows."""
+    pass (PD can cost many network passes) only on the batches an image panel shows."""
     from lightning_modules import Noise2Void
 
-    model = Noise2Void(UNet(1, 1, depth=1, width=4), pd_stride=2, r3_passes=2)
+    model = Noise2Void(UNet(1, 1, depth=1, width=4), pd_stride=2)
     calls = []
     original = model.denoise_stage
     monkeypatch.setattr(model, "denoise_stage", lambda *a, **k: calls.append(1) or original(*a, **k))

@@ -78,9 +78,49 @@ def test_r3_averages_passes_on_partly_noisy_images():
 
 
 def test_noise2self_with_pd_and_r3_runs_end_to_end():
-    model = Noise2Self(UNet(depth=1, width=4), mask_width=2, pd_stride=3, pd_stride_inference=2, r3_passes=2).eval()
+    model = Noise2Self(UNet(depth=1, width=4), mask_width=2, pd_stride=3, pd_stride_inference=2, r3_passes=2,
+                       inference="j_invariant").eval()  # fmt: skip
     noisy = torch.rand(1, 1, 17, 19)
+    model.setup("test")
     with torch.no_grad():
         assert model.denoise_stage(noisy).shape == noisy.shape
+
+
+def _with_r3(method: str, **options):
+    """A small model of ``method`` with PD and two R3 passes."""
+    if method == "blindspot":
+        return BlindSpot(BlindSpotUNet(1, 2, width=4, decoder_width=4, depth=1), sigma=25, pd_stride=2, r3_passes=2,
+                         **options)  # fmt: skip
+    if method == "n2s":
+        return Noise2Self(UNet(depth=1, width=4), mask_width=2, pd_stride=2, r3_passes=2, **options)
+    return Noise2Void(UNet(depth=1, width=4), pd_stride=2, r3_passes=2, **options)
+
+
+@pytest.mark.parametrize(
+    "make, blind",
+    [
+        (lambda: _with_r3("n2v"), False),
+        (lambda: _with_r3("n2s"), False),
+        (lambda: _with_r3("n2s", inference="j_invariant"), True),
+        (lambda: _with_r3("blindspot"), False),
+        (lambda: _with_r3("blindspot", inference="prior"), True),
+    ],
+)
+def test_r3_is_refused_where_inference_reads_the_pixel_it_denoises(make, blind):
+    # R3 puts the noisy value back into a random 16% of the pixels: an inference that reads the pixel it
+    # denoises would copy that noise; the refusal comes before training or testing starts (setup)
+    model = make().eval()
+    assert model.blind_inference is blind
+    noisy = torch.rand(1, 1, 12, 12)
+    if blind:
+        model.setup("fit")
+        with torch.no_grad():
+            assert model.denoise_stage(noisy).shape == noisy.shape
+        return
+    for call in (lambda: model.setup("fit"), lambda: model.denoise_stage(noisy)):
+        with pytest.raises(ValueError, match="r3_passes: 0"):
+            call()
+    model.r3_passes = 0
+    model.setup("fit")
     with pytest.raises(ValueError, match="pd_stride"):
         Noise2Void(UNet(depth=1), pd_stride=0)
