@@ -386,8 +386,15 @@ class DenoisingModule(pl.LightningModule):
     on_test_end = on_predict_end = _drop_evaluation_network
 
     # ---- optimisation ------------------------------------------------------------------------
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        """What the optimizer updates: the network's parameters and any the method adds (Laine's learned
+        noise level or noise-level network), never the evaluation copy made for test and predict."""
+        copy = self._evaluation_network
+        copy_ids = {id(p) for p in copy.parameters()} if copy is not None else set()
+        return [p for p in self.parameters() if p.requires_grad and id(p) not in copy_ids]
+
     def configure_optimizers(self):
-        optimizer = self.optimizer_factory(self.network.parameters())
+        optimizer = self.optimizer_factory(self.trainable_parameters())
         scheduler = self.scheduler_factory(optimizer) if self.scheduler_factory is not None else None
         # the states a fresh_optimizer resume goes back to (the scheduler first adds its keys to the groups)
         made = [item for item in (optimizer, scheduler) if item is not None]

@@ -133,6 +133,27 @@ def test_posterior_mean_rgb_equals_the_precision_weighted_form():
     torch.testing.assert_close(ours, expected)
 
 
+@pytest.mark.parametrize("noise_level", ["global", "per_image"])
+def test_a_learned_noise_level_is_updated_by_the_optimizer(noise_level):
+    # the method's own parameters (one global sigma, or a sigma network) train with the network's
+    extra = {"sigma_network": NoiseLevelNet(1, width=4)} if noise_level == "per_image" else {}
+    model = BlindSpot(
+        BlindSpotUNet(1, 2, width=8, decoder_width=8, depth=2), noise_level=noise_level, sigma=20, **extra
+    )
+    learned = [model.log_noise_param] if noise_level == "global" else list(model.sigma_network.parameters())
+    optimizer = model.configure_optimizers()
+    optimizer = optimizer["optimizer"] if isinstance(optimizer, dict) else optimizer
+    optimized = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    assert {id(p) for p in [*model.network.parameters(), *learned]} == optimized
+    before = [p.detach().clone() for p in learned]
+    noisy = torch.rand(2, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    for _ in range(3):
+        optimizer.zero_grad()
+        model.training_loss({"noisy": noisy}).backward()
+        optimizer.step()
+    assert all(not torch.equal(old, new) for old, new in zip(before, learned, strict=True))
+
+
 def test_module_noise_options_and_channel_check():
     net = BlindSpotUNet(1, 2, width=8, decoder_width=8, depth=2)
     noisy = torch.rand(2, 1, 16, 16)
