@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import shutil
 import sys
 import time
@@ -50,6 +51,12 @@ ROWS = ("noisy", "bm3d", *TRAINED, "zsn2n")
 PD_STRIDE_FOR_ESTIMATE = 8
 
 
+@functools.cache
+def run_commit() -> str:
+    """The commit the run started from (read at its start), whatever is committed while it runs."""
+    return commit()
+
+
 def load_pairs(root: Path, count: int) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
     """(scene, noisy, clean) as [3, H, W] float tensors in [0, 1], the first ``count`` scenes."""
     pairs = []
@@ -68,7 +75,7 @@ def scores(denoised: torch.Tensor, clean: torch.Tensor) -> tuple[float, float]:
 
 def base_record(row: str, **fields) -> dict:
     return {"stage": "denoise", "row": row, "dataset": "nam25", **fields, "device": device_name(),
-            "commit": commit(), "command": "python " + " ".join(sys.argv)}  # fmt: skip
+            "commit": run_commit(), "command": "python " + " ".join(sys.argv)}  # fmt: skip
 
 
 def per_image_record(row: str, results: list[tuple[str, float, float]], seconds: float, **fields) -> dict:
@@ -104,7 +111,7 @@ def noise_level_stage(pairs) -> list[dict]:
         record[f"{key}_ratio_to_true"] = round(float(np.mean([r[key] / r["true"] for r in rows])), 3)
     record["per_image"] = {r["scene"]: {k: round(255 * v, 3) for k, v in r.items() if k != "scene"} for r in rows}
     print({k: v for k, v in record.items() if k != "per_image"}, flush=True)
-    return [{**record, "device": device_name(), "commit": commit(), "command": "python " + " ".join(sys.argv)}]
+    return [{**record, "device": device_name(), "commit": run_commit(), "command": "python " + " ".join(sys.argv)}]
 
 
 TRUE_LAGS = (1, 2, 3, 4, 6, 8)
@@ -131,7 +138,7 @@ def correlation_stage(pairs) -> list[dict]:
         "stage": "correlation", "dataset": "nam25", "estimated_horizontal": estimate.horizontal,
         "estimated_vertical": estimate.vertical, "correlated": estimate.correlated, "advice": estimate.advice(),
         "true_lags": list(TRUE_LAGS), "true_horizontal": true["horizontal"], "true_vertical": true["vertical"],
-        "device": device_name(), "commit": commit(), "command": "python " + " ".join(sys.argv),
+        "device": device_name(), "commit": run_commit(), "command": "python " + " ".join(sys.argv),
     }  # fmt: skip
     print({k: v for k, v in record.items() if k not in ("device", "command")}, flush=True)
     return [record]
@@ -231,6 +238,7 @@ def main_benchmark(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--skip-estimation", action="store_true", help="no noise-level and correlation stages")
     parser.add_argument("--out", default=RESULTS, help="results name under benchmarks/results/")
     args = parser.parse_args(argv)
+    run_commit()
     data_root = shared_data() / "Nam_real_noise"
     if not data_root.is_dir():
         sys.exit(f"no Nam pairs at {data_root}: see ../shared/data/README for where they come from")

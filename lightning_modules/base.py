@@ -30,7 +30,7 @@ from networks.channels import input_channels
 from networks.cpu_features import warn_if_bfloat16_is_emulated
 from networks.evaluation_copy import evaluation_copy
 from networks.standardized import measure_unset
-from networks.tiling import denoise_tiled, receptive_radius
+from networks.tiling import denoise_tiled, receptive_radius, warn_if_patches_inside_receptive_field
 
 
 class Batch(TypedDict, total=False):
@@ -205,6 +205,11 @@ class DenoisingModule(pl.LightningModule):
             return batch
         return {key: value for key, value in batch.items() if key != "clean"}  # type: ignore[return-value]
 
+    @property
+    def loss_view_note(self) -> str:
+        """How ``loss_view`` reshapes the data's patches, for messages (empty: it does not)."""
+        return ""
+
     # ---- checks ------------------------------------------------------------------------------
     def check_batch(self, batch: Batch) -> None:
         self.check_channels(batch.get("noisy"))
@@ -261,6 +266,7 @@ class DenoisingModule(pl.LightningModule):
         batch = self._in_memory_format(self.loss_view(batch))
         if self.global_step == 0:  # statistics of a standardising wrapper, unless given or resumed
             measure_unset(self.network, batch["noisy"])
+            warn_if_patches_inside_receptive_field(self.network, batch["noisy"], self.loss_view_note)
         loss = self.training_loss(batch, self.step_generator("train", batch_idx))
         self.nan_guard.watch(loss, self.global_step)
         every_step = self.host_reads_are_free(loss)

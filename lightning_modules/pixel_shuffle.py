@@ -87,6 +87,10 @@ class PixelShuffleDenoising(DenoisingModule):
         super().setup(stage)
         self.check_r3()  # before any training or testing starts
 
+    @property
+    def loss_view_note(self) -> str:
+        return f" (the pixel-shuffle sub-images at pd_stride {self.pd_stride})" if self.pd_stride > 1 else ""
+
     def loss_view(self, batch: Batch) -> Batch:
         return pd_batch(super().loss_view(batch), self.pd_stride)
 

@@ -16,6 +16,7 @@ stays blind: no output pixel depends on its own noisy input value in any pass, n
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -45,6 +46,33 @@ def receptive_radius(denoise: Denoiser, channels: int, limit: int = 1024, device
         if size >= limit:
             return limit
         size = 2 * size - 1
+
+
+def warn_if_patches_inside_receptive_field(network: torch.nn.Module, patches: Tensor, what: str = "") -> None:
+    """Warn when training ``patches`` [B, C, H, W] are narrower than ``network``'s receptive field: every
+    output the loss sees then reads the zero padding beyond the patch border, a network can learn to
+    rely on it, and inside larger images (at test time) it has none. The network is probed once in
+    eval mode (no batch-norm statistics change)."""
+    side = min(patches.shape[-2:])
+    limit = 2 * side + 1  # a field this wide is past doubt; below it the radius is measured exactly
+    was_training = network.training
+    network.eval()
+    try:
+        radius = receptive_radius(network, patches.shape[1], limit=limit, device=patches.device)
+    except RuntimeError:  # a network that takes more than the image (a noise-level map): no probe, no advice
+        return
+    finally:
+        network.train(was_training)
+    if 2 * radius + 1 > side:
+        field = "over twice as wide" if radius >= limit else f"{2 * radius + 1}x{2 * radius + 1}"
+        warnings.warn(
+            f"The training patches the loss sees are {patches.shape[-2]}x{patches.shape[-1]}{what}, narrower than "
+            f"the network's receptive field ({field}, measured by autograd): every training output reads the "
+            "zero padding beyond the patch border, and a network that learns to rely on it fails inside larger "
+            "images at test time. Train on larger patches (data.init_args.patch_size) or use a network with "
+            "fewer levels.",
+            stacklevel=2,
+        )
 
 
 def _ramp(length: int, margin_before: int, margin_after: int, band: int, device) -> Tensor:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import imageio.v3 as iio
@@ -15,7 +16,14 @@ from cli import main as train
 from core.metrics import per_image_psnr
 from denoise import main as denoise
 from networks import DnCNN, UNet
-from networks.tiling import denoise_tiled, dihedral, receptive_radius, undo_dihedral, with_flips_and_rotations
+from networks.tiling import (
+    denoise_tiled,
+    dihedral,
+    receptive_radius,
+    undo_dihedral,
+    warn_if_patches_inside_receptive_field,
+    with_flips_and_rotations,
+)
 from tests.conftest import TINY_UNET, folder_args, smooth_image
 
 
@@ -92,3 +100,22 @@ def test_train_py_predict_tiles_like_whole_images(tmp_path: Path):
         a = iio.imread(tmp_path / "predictions" / name).astype(int)
         b = iio.imread(tmp_path / "tiled" / name).astype(int)
         assert np.abs(a - b).max() <= 1
+
+
+def test_patches_narrower_than_the_receptive_field_are_warned_about_without_touching_the_network():
+    network = UNet(1, depth=2, width=4, batch_norm=True).train()  # receptive field 45x45
+    statistics = [b.clone() for b in network.buffers()]
+    with pytest.warns(UserWarning, match=r"16x16 \(here\), narrower than the network's receptive field \(45x45"):
+        warn_if_patches_inside_receptive_field(network, torch.rand(2, 1, 16, 16), " (here)")
+    assert network.training and all(torch.equal(a, b) for a, b in zip(statistics, network.buffers(), strict=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_if_patches_inside_receptive_field(network, torch.rand(2, 1, 48, 48))
+
+
+def test_the_first_training_step_warns_about_pd_sub_images_inside_the_receptive_field():
+    from lightning_modules import Noise2Self
+
+    model = Noise2Self(UNet(1, depth=2, width=4), mask_width=2, pd_stride=4)
+    with pytest.warns(UserWarning, match=r"20x20 \(the pixel-shuffle sub-images at pd_stride 4\)"):
+        model.training_step({"noisy": torch.rand(2, 1, 80, 80)}, 0)
