@@ -217,6 +217,7 @@ def trained_row(row: str, data: list[str], steps: int, patch: int | None, more: 
     return per_image_record(
         row, results, train_seconds, experiment=experiment, overrides=" ".join(extra), steps=cli.trainer.global_step,
         checkpoint="best val/loss" if checkpoint else "last", network=network_name(model.network),
+        patch=cli.datamodule.patch_size, batch=cli.datamodule.batch_size,
         pd_stride=getattr(model, "pd_stride", 1), pd_stride_inference=getattr(model, "pd_stride_inference", 1),
         r3_passes=getattr(model, "r3_passes", 0), train_seconds=round(train_seconds, 1),
         inference_seconds_per_image=round(test_seconds / len(results), 2),
