@@ -86,7 +86,13 @@ class NoiseModel(ABC):
             # both draws in one pass over the batch seen twice (a broadcast view): one random-number call
             twice = {key: value.to(clean.dtype).view(1, -1, 1, 1, 1) for key, value in params.items()}
             noisy, noisy2 = self._clipped(self.apply(clean.expand(2, *clean.shape), twice, generator)).unbind(0)
-            return noisy, noisy2, {key: value.float() for key, value in params.items()}
+        else:
+            noisy, noisy2 = self._two_cpu_draws(clean, params, generator)
+        return noisy, noisy2, {key: value.float() for key, value in params.items()}
+
+    def _two_cpu_draws(
+        self, clean: Tensor, params: dict[str, Tensor], generator: torch.Generator
+    ) -> tuple[Tensor, Tensor]:
         # on a CPU torch fills random numbers serially and they are most of a batch's cost: the two draws
         # come from two generators seeded by this one, the second on a helper thread when torch may use
         # more than one (the values do not depend on whether it does)
@@ -99,10 +105,8 @@ class NoiseModel(ABC):
 
         if torch.get_num_threads() > 1:
             pending = _helper_thread().submit(draw, second)
-            noisy, noisy2 = draw(first), pending.result()
-        else:
-            noisy, noisy2 = draw(first), draw(second)
-        return noisy, noisy2, {key: value.float() for key, value in params.items()}
+            return draw(first), pending.result()
+        return draw(first), draw(second)
 
     def _clipped(self, noisy: Tensor) -> Tensor:
         """``noisy`` (a fresh tensor) clipped to [0, 1] in place where ``clip`` is set."""
