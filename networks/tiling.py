@@ -68,9 +68,9 @@ def warn_if_patches_inside_receptive_field(network: torch.nn.Module, patches: Te
         warnings.warn(
             f"The training patches the loss sees are {patches.shape[-2]}x{patches.shape[-1]}{what}, narrower than "
             f"the network's receptive field ({field}, measured by autograd): every training output reads the "
-            "zero padding beyond the patch border, and a network that learns to rely on it fails inside larger "
-            "images at test time. Train on larger patches (data.init_args.patch_size) or use a network with "
-            "fewer levels.",
+            "zero padding beyond the patch border. A network may learn to rely on it and then fail inside larger "
+            "images at test time; if test scores are poor, train on larger patches (data.init_args.patch_size) "
+            "or use a network with fewer levels.",
             stacklevel=2,
         )
 
