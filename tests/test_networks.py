@@ -55,3 +55,44 @@ def test_n2v2_unet_blur_pooling_and_no_top_skip():
     assert n2v2.decoders[-1][0].in_channels == 4 and plain.decoders[-1][0].in_channels == 8
     constant = torch.full((1, 3, 8, 8), 2.0)
     assert torch.allclose(n2v2.pools[0].__class__(3)(constant), torch.full((1, 3, 4, 4), 2.0))  # blur keeps flat
+
+
+def _csbdeep_unet_parameters(depth: int, width: int, channels: int = 1) -> int:
+    """Parameters of CSBDeep's ``unet_block`` (two 3x3 convolutions with batch norm per level, the
+    second of the middle and of each up level at the width of the level above) plus the 1x1 head,
+    counted from its layer list rather than from our module."""
+    widths = [width * 2**level for level in range(depth + 1)]
+
+    def conv(c_in, c_out):  # 3x3 weights and bias, batch norm scale and shift
+        return 9 * c_in * c_out + c_out + 2 * c_out
+
+    total, c_in = 0, channels
+    for level in range(depth):
+        total += conv(c_in, widths[level]) + conv(widths[level], widths[level])
+        c_in = widths[level]
+    total += conv(c_in, widths[depth]) + conv(widths[depth], widths[depth - 1])
+    c_in = widths[depth - 1]
+    for level in reversed(range(depth)):
+        total += conv(c_in + widths[level], widths[level]) + conv(widths[level], widths[max(0, level - 1)])
+        c_in = widths[max(0, level - 1)]
+    return total + c_in * channels + channels
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_csbdeep_layout_is_noise2voids_unet(depth):
+    net = UNet(in_channels=1, depth=depth, width=8, batch_norm=True, layout="csbdeep", activation="relu")
+    assert sum(p.numel() for p in net.parameters()) == _csbdeep_unet_parameters(depth, 8)
+    assert not any(isinstance(m, torch.nn.LeakyReLU) for m in net.modules())
+    x = torch.rand(2, 1, 21, 30)
+    assert net(x).shape == x.shape
+    # the upsampling is plain repetition: no 1x1 or transposed convolution between levels
+    assert all(isinstance(up, torch.nn.Upsample) for up in net.upsamplers)
+    n2v2 = UNet(depth=depth, width=8, layout="csbdeep", pooling="blur", top_skip=False)
+    assert n2v2(x).shape == x.shape and n2v2.decoders[-1][0].in_channels == 8
+
+
+def test_csbdeep_layout_refuses_transposed_upsampling():
+    with pytest.raises(ValueError, match="upsampling: nearest"):
+        UNet(layout="csbdeep", upsampling="transpose")
+    with pytest.raises(ValueError, match="layout"):
+        UNet(layout="symmetrical")
