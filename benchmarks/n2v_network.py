@@ -17,7 +17,7 @@ import sys
 import time
 
 from benchmarks.common import REPO, append_records, commit, device_name, shared_data
-from benchmarks.suite import FULL, Suite
+from benchmarks.suite import FULL, Suite, fit_arguments
 
 NET = "--model.init_args.network.init_args.network.init_args."
 VARIANTS = {
@@ -40,15 +40,9 @@ def main(argv: list[str] | None = None) -> None:
         root = runs / name
         shutil.rmtree(root, ignore_errors=True)
         started = time.perf_counter()
-        cli = cli_main([
-            "fit", "-c", "configs/experiments/n2v_bsd68.yaml", "--data.init_args.root", str(suite.data_root),
-            "--data.init_args.noise_draws", "fixed", "--data.init_args.batch_size", str(b["batch"]),
-            "--data.init_args.patch_size", str(b["patch"]), "--data.init_args.num_workers", "1",
-            "--trainer.max_epochs", "-1", "--trainer.max_steps", str(b["steps"]),
-            "--trainer.limit_val_batches", "0", "--checkpoint.monitor", "null",
-            "--trainer.default_root_dir", str(root), "--trainer.logger", "false",
-            "--trainer.enable_progress_bar", "false", *VARIANTS[name],
-        ])  # fmt: skip
+        args = fit_arguments("n2v_bsd68", suite.data_root, "fixed", b["batch"], b["patch"], b["steps"], root,
+                             VARIANTS[name])  # fmt: skip
+        cli = cli_main(args)
         train_seconds = time.perf_counter() - started
         data = suite.test_data()
         started = time.perf_counter()

@@ -204,16 +204,7 @@ class Suite:
         shutil.rmtree(root, ignore_errors=True)
         b = self.budget
         patch, batch = row_patch_and_batch(row, b)
-        args = [
-            "fit", "-c", f"configs/experiments/{experiment}.yaml",
-            "--data.init_args.root", str(self.data_root), "--data.init_args.noise_draws", draws,
-            "--data.init_args.batch_size", str(batch), "--data.init_args.patch_size", str(patch),
-            "--data.init_args.num_workers", "1",
-            "--trainer.max_epochs", "-1", "--trainer.max_steps", str(b["steps"]),
-            "--trainer.limit_val_batches", "0", "--checkpoint.monitor", "null",
-            "--trainer.default_root_dir", str(root), "--trainer.logger", "false",
-            "--trainer.enable_progress_bar", "false", *extra,
-        ]  # fmt: skip
+        args = fit_arguments(experiment, self.data_root, draws, batch, patch, b["steps"], root, extra)
         if experiment.startswith("r2r"):
             args += ["--model.init_args.inference", "mc", "--model.init_args.mc_samples", str(b["r2r_k"])]
         if experiment.startswith("laine"):  # its one-cycle schedule spans exactly the budget
@@ -298,6 +289,22 @@ class Suite:
 
             draw(self.records, self.crops, self.figure)
             self.log(f"figure: {self.figure}")
+
+
+def fit_arguments(experiment: str, data_root: Path, draws: str, batch: int, patch: int, steps: int, root: Path,
+                  extra: list[str]) -> list[str]:  # fmt: skip
+    """``train.py fit`` arguments of a dataset-level row: the experiment at the suite's budget, without
+    validation or checkpoint selection (the last weights are tested), quiet; ``extra`` overrides last."""
+    return [
+        "fit", "-c", f"configs/experiments/{experiment}.yaml",
+        "--data.init_args.root", str(data_root), "--data.init_args.noise_draws", draws,
+        "--data.init_args.batch_size", str(batch), "--data.init_args.patch_size", str(patch),
+        "--data.init_args.num_workers", "1",
+        "--trainer.max_epochs", "-1", "--trainer.max_steps", str(steps),
+        "--trainer.limit_val_batches", "0", "--checkpoint.monitor", "null",
+        "--trainer.default_root_dir", str(root), "--trainer.logger", "false",
+        "--trainer.enable_progress_bar", "false", *extra,
+    ]  # fmt: skip
 
 
 def row_patch_and_batch(row: str, budget: dict) -> tuple[int, int]:

@@ -16,8 +16,8 @@ Two layouts of the bottleneck and decoder:
 * ``csbdeep``: the U-Net of Noise2Void's official code (CSBDeep's ``unet_block``, also CAREamics'
   ``UNet``): the second convolution of the bottleneck and of every decoder level outputs the width of
   the level above (``width * 2 ** max(0, level - 1)``), so plain nearest upsampling feeds the
-  concatenation directly. Depth 2 with 96 channels: 3.0 M parameters and ~14% fewer multiply-adds per
-  pixel than ``symmetric`` (3.9 M).
+  concatenation directly, with fewer parameters and multiply-adds than ``symmetric`` at the same
+  depth and width.
 """
 
 from __future__ import annotations
