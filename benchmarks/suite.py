@@ -196,36 +196,41 @@ class Suite:
             self.add(_mean_record(row, "reference", scores, train_seconds=0.0, inference_seconds=seconds,
                                   note="at the true sigma" if row == "bm3d" else ""))  # fmt: skip
 
-    def dataset_level_row(self, row: str) -> None:
+    def train_and_test(self, row: str, experiment: str, draws: str, extra: list[str], root: Path):
+        """Train ``experiment`` at the budget through ``train.py fit`` (``extra`` overrides last), test
+        its last weights on the test set with the method's own inference; (cli, data, record fields)."""
         from cli import main
 
-        experiment, extra, draws, kind = DATASET_LEVEL[row]
-        root = self.runs / row
         shutil.rmtree(root, ignore_errors=True)
         b = self.budget
         patch, batch = row_patch_and_batch(row, b)
-        args = fit_arguments(experiment, self.data_root, draws, batch, patch, b["steps"], root, extra)
+        args = fit_arguments(experiment, self.data_root, draws, batch, patch, b["steps"], root, [])
         if experiment.startswith("r2r"):
             args += ["--model.init_args.inference", "mc", "--model.init_args.mc_samples", str(b["r2r_k"])]
         if experiment.startswith("laine"):  # its one-cycle schedule spans exactly the budget
             args += ["--model.init_args.lr_scheduler.init_args.total_steps", str(b["steps"])]
         started = time.perf_counter()
-        cli = main(args)
+        cli = main(args + extra)
         train_seconds = time.perf_counter() - started
         data = self.test_data()
         started = time.perf_counter()
         metrics = cli.trainer.test(cli.model, datamodule=data, verbose=False)[0]
         inference_seconds = (time.perf_counter() - started) / len(data.datasets["test"])
-        self.keep_crop(row, _crop(_denoise_first(cli.model, data)))
-        record = {
-            "row": row, "kind": kind, "experiment": experiment, "noise_draws": draws,
+        fields = {
+            "experiment": experiment, "noise_draws": draws,
             "psnr": round(metrics["test/psnr"], 3), "ssim": round(metrics["test/ssim"], 4),
             "network": network_name(cli.model.network), "steps": cli.trainer.global_step,
             "batch": batch, "patch": patch, "train_seconds": round(train_seconds, 1),
             "inference_seconds_per_image": round(inference_seconds, 2),
             "inference": getattr(cli.model, "inference", "single"), "images": len(data.datasets["test"]),
         }  # fmt: skip
-        self.add(record)
+        return cli, data, fields
+
+    def dataset_level_row(self, row: str) -> None:
+        experiment, extra, draws, kind = DATASET_LEVEL[row]
+        cli, data, fields = self.train_and_test(row, experiment, draws, extra, self.runs / row)
+        self.keep_crop(row, _crop(_denoise_first(cli.model, data)))
+        self.add({"row": row, "kind": kind, **fields})
 
     def zero_shot_row(self, row: str) -> None:
         from core.metrics import per_image_psnr, per_image_ssim

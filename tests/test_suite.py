@@ -64,3 +64,17 @@ def test_rows_with_a_minimum_patch_keep_the_budget_pixels_per_step():
     assert suite.row_patch_and_batch("r2r", budget) == (48, 16)
     assert suite.row_patch_and_batch("laine", budget) == (96, 4)  # 4 x 96^2 == 16 x 48^2
     assert suite.row_patch_and_batch("laine", {"patch": 128, "batch": 4}) == (128, 4)
+
+
+def test_suite_variants_train_the_row_with_its_overrides(tiny_root: Path, tmp_path: Path):
+    from benchmarks import suite_variants
+
+    out = tmp_path / "variants.json"
+    suite_variants.main(["r2r_seed1", "r2r_no_bn", "--quick", "--data", str(tiny_root), "--out", str(out)])
+    records = {record["variant"]: record for record in json.loads(out.read_text())}
+    assert set(records) == {"r2r_seed1", "r2r_no_bn"}
+    seed1, no_bn = records["r2r_seed1"], records["r2r_no_bn"]
+    assert seed1["row"] == no_bn["row"] == "r2r" and seed1["steps"] == no_bn["steps"] == 3
+    assert seed1["overrides"] == "--seed_everything 1" and seed1["inference"] == "mc"
+    assert no_bn["parameters"] < seed1["parameters"]  # the batch-norm scales and shifts are gone
+    assert all(np.isfinite(record["psnr"]) and record["commit"] for record in records.values())

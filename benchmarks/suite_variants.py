@@ -1,0 +1,83 @@
+"""One setting of a suite row changed at a time, at the suite's budget (``benchmarks.suite``: Train400 ->
+BSD68 sigma 25, fixed noise, 200 steps x batch 16 x 48x48, last weights, all 68 test images), to
+measure what a difference from a peer library costs, and how far a row moves between two training
+seeds on the same noisy training images.
+
+    python -m benchmarks.suite_variants                      # every variant, one after the other
+    python -m benchmarks.suite_variants r2r_no_bn r2r_seed1  # some of them
+    python -m benchmarks.suite_variants --quick --data D --out O.json  # the code path on tiny data
+
+The peer rows of the suite (``--peers``) differ from this project's rows in a few named settings
+(``benchmarks/peers``): DeepInverse's DnCNN has no batch normalisation (the R2R paper's code has it);
+CAREamics replaces a masked pixel from an 11x11 window (the Noise2Void paper and its BSD68 notebook: 5x5).
+Each variant here is the suite row's ``train.py fit`` with the overrides listed. The ``*_seed1`` variants
+change only ``seed_everything`` (network initialisation, masks, recorruptions): the noisy training
+images, the crops and the test images stay those of the suite row, so the difference between a row
+and its seed-1 run is the spread a single run carries. Appends to benchmarks/results/suite_variants.json.
+
+The U-Net variants of Noise2Void (``noise2void_symmetric_leaky``: this project's earlier network;
+``noise2void_residual``: the N2V notebook's ``unet_residual=True``) wrote
+benchmarks/results/n2v_network.json, from this script's predecessor ``benchmarks.n2v_network``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from benchmarks.common import REPO, RESULTS, commit, device_name, shared_data
+from benchmarks.suite import FULL, QUICK, Suite
+
+SEED1 = ["--seed_everything", "1"]
+N2V_NET = "--model.init_args.network.init_args.network.init_args."
+# name: (suite row, overrides of its train.py fit, what differs from the suite row)
+VARIANTS = {
+    "r2r_seed1": ("r2r", SEED1, "training seed 1"),
+    "r2r_no_bn": ("r2r", ["--model.init_args.network.init_args.batch_norm", "false"],
+                  "DnCNN without batch normalisation (DeepInverse's DnCNN)"),
+    "noise2void_seed1": ("noise2void", SEED1, "training seed 1"),
+    "noise2void_radius5": ("noise2void", ["--model.init_args.radius", "5"],
+                           "replacement from the 11x11 window (CAREamics' N2V manipulation)"),
+    "noise2void_symmetric_leaky": ("noise2void",
+                                   [N2V_NET + "layout", "symmetric", N2V_NET + "activation", "leaky_relu"],
+                                   "this project's earlier symmetric U-Net with LeakyReLU"),
+    "noise2void_residual": ("noise2void", [N2V_NET + "residual", "true"],
+                            "the residual skip of the N2V BSD68 notebook (unet_residual=True)"),
+    "neighbor2neighbor_seed1": ("neighbor2neighbor", SEED1, "training seed 1"),
+}  # fmt: skip
+
+
+def run_variant(suite: Suite, row: str, overrides: list[str], name: str) -> dict:
+    """The suite row ``row`` trained and tested with ``overrides``; its record (not yet written)."""
+    from benchmarks.suite import DATASET_LEVEL
+
+    experiment, extra, draws, _ = DATASET_LEVEL[row]
+    cli, _, fields = suite.train_and_test(row, experiment, draws, extra + overrides, suite.runs / name)
+    parameters = sum(p.numel() for p in cli.model.network.parameters())
+    return {"variant": name, "row": row, "overrides": " ".join(overrides), "parameters": parameters, **fields}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("variants", nargs="*", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--quick", action="store_true", help="the suite's tiny budget: checks the code path")
+    parser.add_argument("--data", type=Path, help="folder with Train400/, BSD68/ (default ./data or ../shared/data)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "suite_variants.json", help="results JSON (appended)")
+    args = parser.parse_args(argv)
+    runs = REPO / "runs" / "suite_variants"
+    suite = Suite(dict(QUICK if args.quick else FULL), args.data or shared_data(), runs / "unused.json", None, runs)
+    for name in args.variants:
+        row, overrides, what = VARIANTS[name]
+        suite.log(f"variant {name}: {what}")
+        record = run_variant(suite, row, overrides, name)
+        record.update(what=what, device=device_name(), commit=commit(),
+                      command="python -m benchmarks.suite_variants " + " ".join(sys.argv[1:]))  # fmt: skip
+        earlier = json.loads(args.out.read_text()) if args.out.exists() else []
+        args.out.write_text(json.dumps([*earlier, record], indent=2) + "\n")
+        print(record, flush=True)
+
+
+if __name__ == "__main__":
+    main()
