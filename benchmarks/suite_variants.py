@@ -9,7 +9,8 @@ seeds on the same noisy training images.
 
 The peer rows of the suite (``--peers``) differ from this project's rows in a few named settings
 (``benchmarks/peers``): DeepInverse's DnCNN has no batch normalisation (the R2R paper's code has it);
-CAREamics replaces a masked pixel from an 11x11 window (the Noise2Void paper and its BSD68 notebook: 5x5).
+CAREamics replaces a masked pixel from an 11x11 window (the Noise2Void paper and its BSD68 notebook: 5x5);
+DeepInverse's U-Net uses ReLU (the official Neighbor2Neighbor U-Net, as this project's: LeakyReLU 0.1).
 Each variant here is the suite row's ``train.py fit`` with the overrides listed. The ``*_seed1`` variants
 change only ``seed_everything`` (network initialisation, masks, recorruptions): the noisy training
 images, the crops and the test images stay those of the suite row, so the difference between a row
@@ -46,6 +47,9 @@ VARIANTS = {
     "noise2void_residual": ("noise2void", [N2V_NET + "residual", "true"],
                             "the residual skip of the N2V BSD68 notebook (unet_residual=True)"),
     "neighbor2neighbor_seed1": ("neighbor2neighbor", SEED1, "training seed 1"),
+    "neighbor2neighbor_relu": ("neighbor2neighbor", ["--model.init_args.network.init_args.activation", "relu"],
+                               "ReLU in the U-Net (DeepInverse's UNet; the official Neighbor2Neighbor U-Net: "
+                               "LeakyReLU 0.1)"),
 }  # fmt: skip
 
 
