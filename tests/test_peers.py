@@ -101,3 +101,22 @@ def test_a_rerun_of_our_row_refreshes_the_peer_comparison_and_nothing_else(tmp_p
                             "inference_seconds_ratio": 2.0}  # fmt: skip
     assert peer["commit"] == "peer-commit" and "ours" not in missing
     assert (tmp_path / "suite.json").exists()
+
+
+def test_peer_step_times_time_each_network_per_environment_and_name_the_missing_ones(tmp_path, monkeypatch):
+    import json
+    import sys
+
+    from benchmarks import common, peer_step_times
+
+    monkeypatch.setattr(common, "RESULTS", tmp_path)
+    monkeypatch.setenv("CAREAMICS_PYTHON", str(tmp_path / "missing" / "python"))
+    monkeypatch.setenv("DEEPINV_PYTHON", sys.executable)  # stands in for the peer's environment
+    monkeypatch.setitem(peer_step_times.PAIRS, "deepinv", (peer_step_times.PAIRS["deepinv"][0], ("ours_dncnn",)))
+    record = peer_step_times.main(["--rounds", "2", "--steps", "2", "--warmup", "1", "--batch", "2", "--patch", "16"])
+    assert record["missing_environments"] == ["careamics"]
+    assert set(record["rows"]) == {"ours_n2v_unet @ ours", "ours_dncnn @ ours", "ours_dncnn @ deepinv"}
+    dncnn = record["rows"]["ours_dncnn @ ours"]
+    assert dncnn["parameters"] == sum(p.numel() for p in __import__("networks").DnCNN(1).parameters())
+    assert len(dncnn["ms_per_step_rounds"]) == 2 and dncnn["ms_per_step_median"] > 0
+    assert json.loads((tmp_path / "peer_step_times.json").read_text())[-1]["rows"] == record["rows"]
