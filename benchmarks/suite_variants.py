@@ -72,11 +72,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     runs = REPO / "runs" / "suite_variants"
     suite = Suite(dict(QUICK if args.quick else FULL), args.data or shared_data(), runs / "unused.json", None, runs)
+    started_at = commit()  # the code this run imported, whatever is committed while it runs
     for name in args.variants:
         row, overrides, what = VARIANTS[name]
         suite.log(f"variant {name}: {what}")
         record = run_variant(suite, row, overrides, name)
-        record.update(what=what, device=device_name(), commit=commit(),
+        record.update(what=what, device=device_name(), commit=started_at,
                       command="python -m benchmarks.suite_variants " + " ".join(sys.argv[1:]))  # fmt: skip
         earlier = json.loads(args.out.read_text()) if args.out.exists() else []
         args.out.write_text(json.dumps([*earlier, record], indent=2) + "\n")
