@@ -4,7 +4,9 @@
 * ``training-speed``: gpu_recipes.json, gpu_throughput.json, cpu_throughput.json, batch_paths_psnr.json;
 * ``zsn2n-cpu``: zsn2n_cbsd68.json, the latest run on each kind of CPU;
 * ``results``: suite_cpu.json (``python -m benchmarks.suite``);
-* ``real-noise``: real_noise.json (``python benchmarks/real_noise.py``).
+* ``real-noise``: real_noise.json (``python benchmarks/real_noise.py``);
+* ``peer-gaps``: suite_variants.json (``python -m benchmarks.suite_variants``) beside suite_cpu.json, and
+  peer_step_times.json (``python -m benchmarks.peer_step_times``).
 
     python -m benchmarks.readme_sections
 """
@@ -204,7 +206,44 @@ def real_noise() -> list[str]:
     return lines
 
 
-SECTIONS = {"training-speed": training_speed, "zsn2n-cpu": zsn2n_cpu, "results": results, "real-noise": real_noise}
+def peer_gaps() -> list[str]:
+    """Each suite variant beside its suite row (what one setting of a peer, or another seed, moves), and
+    the per-step time of each network under each environment's torch."""
+    suite = json.loads((RESULTS / "suite_cpu.json").read_text()) if (RESULTS / "suite_cpu.json").exists() else {}
+    by_row = {r["row"]: r for r in suite.get("records", [])}
+    variants = _load("suite_variants")
+    lines = []
+    if variants:
+        lines += [
+            "One setting of a suite row changed at a time, at the suite's budget "
+            "(`benchmarks/results/suite_variants.json`):",
+            "",
+            "| variant | what changes | row PSNR dB | variant PSNR dB | difference dB | training s | commit |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in variants:
+            row = by_row.get(r["row"])
+            base = f"{row['psnr']:.2f}" if row else ""
+            delta = f"{r['psnr'] - row['psnr']:+.2f}" if row else ""
+            lines.append(f"| {r['variant']} | {r['what']} | {base} | {r['psnr']:.2f} | {delta} | "
+                         f"{r['train_seconds']:.0f} | `{r['commit']}` |")  # fmt: skip
+    for record in _load("peer_step_times")[-1:]:
+        lines += [""] if lines else []
+        lines += [
+            f"Milliseconds per training step ({record['step']}; batch {record['batch']} x {record['patch']}², "
+            f"median of {record['rounds']} interleaved rounds, `{record['command']}` at `{record['commit']}`, "
+            f"{record['device']}):",
+            "",
+            "| network @ environment | torch | parameters | ms per step |",
+            "|---|---|---|---|",
+        ]
+        for key, r in record["rows"].items():
+            lines.append(f"| {key} | {r['torch']} | {r['parameters']:,} | {r['ms_per_step_median']:.0f} |")
+    return lines or ["Nothing recorded yet: `python -m benchmarks.suite_variants` writes this section."]
+
+
+SECTIONS = {"training-speed": training_speed, "zsn2n-cpu": zsn2n_cpu, "results": results, "real-noise": real_noise,
+            "peer-gaps": peer_gaps}  # fmt: skip
 
 
 def _replace(text: str, name: str, lines: list[str]) -> str:
