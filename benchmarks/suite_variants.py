@@ -8,7 +8,8 @@ seeds on the same noisy training images.
     python -m benchmarks.suite_variants --quick --data D --out O.json  # the code path on tiny data
 
 The peer rows of the suite (``--peers``) differ from this project's rows in a few named settings
-(``benchmarks/peers``): DeepInverse's DnCNN has no batch normalisation (the R2R paper's code has it);
+(``benchmarks/peers``): DeepInverse's DnCNN has no batch normalisation (the R2R paper's code has it) and
+He initialisation (``networks.DnCNN(init="kaiming")``; the official R2R code's also has it);
 CAREamics replaces a masked pixel from an 11x11 window (the Noise2Void paper and its BSD68 notebook: 5x5);
 DeepInverse's U-Net uses ReLU (the official Neighbor2Neighbor U-Net, as this project's: LeakyReLU 0.1).
 Each variant here is the suite row's ``train.py fit`` with the overrides listed. The ``*_seed1`` variants
@@ -32,12 +33,16 @@ from benchmarks.common import REPO, RESULTS, commit, device_name, shared_data
 from benchmarks.suite import FULL, QUICK, Suite
 
 SEED1 = ["--seed_everything", "1"]
+DNCNN = "--model.init_args.network.init_args."
 N2V_NET = "--model.init_args.network.init_args.network.init_args."
 # name: (suite row, overrides of its train.py fit, what differs from the suite row)
 VARIANTS = {
     "r2r_seed1": ("r2r", SEED1, "training seed 1"),
-    "r2r_no_bn": ("r2r", ["--model.init_args.network.init_args.batch_norm", "false"],
-                  "DnCNN without batch normalisation (DeepInverse's DnCNN)"),
+    "r2r_no_bn": ("r2r", [DNCNN + "batch_norm", "false"], "DnCNN without batch normalisation, PyTorch's init"),
+    "r2r_no_bn_kaiming": ("r2r", [DNCNN + "batch_norm", "false", DNCNN + "init", "kaiming"],
+                          "DnCNN without batch normalisation, He init (DeepInverse's DnCNN)"),
+    "r2r_official_init": ("r2r", [DNCNN + "init", "kaiming", DNCNN + "bias", "false"],
+                          "He init, batch-norm scales near 0, no conv biases (the official R2R code's DnCNN)"),
     "noise2void_seed1": ("noise2void", SEED1, "training seed 1"),
     "noise2void_radius5": ("noise2void", ["--model.init_args.radius", "5"],
                            "replacement from the 11x11 window (CAREamics' N2V manipulation)"),

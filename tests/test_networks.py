@@ -39,6 +39,26 @@ def test_dncnn_residual_subtracts_the_predicted_noise():
     assert sum(isinstance(m, torch.nn.Conv2d) for m in plain.modules()) == 5
 
 
+def test_dncnn_kaiming_init_keeps_the_signal_scale_and_starts_batch_norm_small():
+    torch.manual_seed(0)
+    x = torch.rand(4, 1, 40, 40)
+
+    def last_hidden_std(net: DnCNN) -> float:
+        return net.layers[:-1](x).std().item()  # the activations the last convolution reads
+
+    kaiming, default = DnCNN(1, batch_norm=False, init="kaiming"), DnCNN(1, batch_norm=False)
+    assert 0.2 < last_hidden_std(kaiming) < 5.0 * x.std().item()  # He initialisation: the scale survives 17 layers
+    assert last_hidden_std(default) < 0.1 * last_hidden_std(kaiming)  # PyTorch's default shrinks it
+    conv = kaiming.layers[2]
+    assert conv.weight.std().item() == pytest.approx((2.0 / (9 * 64)) ** 0.5, rel=0.05)
+    with_norm = DnCNN(1, init="kaiming")
+    norms = [m for m in with_norm.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert all(m.weight.abs().max() <= 0.025 and not m.bias.any() for m in norms)
+    assert len({round(v, 4) for v in norms[0].weight.tolist()}) > 2  # drawn, not one constant
+    with pytest.raises(ValueError, match="init"):
+        DnCNN(init="xavier")
+
+
 def test_invalid_network_settings_are_rejected():
     with pytest.raises(ValueError, match="depth"):
         DnCNN(depth=1)
