@@ -10,7 +10,8 @@ seeds on the same noisy training images.
 The peer rows of the suite (``--peers``) differ from this project's rows in a few named settings
 (``benchmarks/peers``): DeepInverse's DnCNN has no batch normalisation (the R2R paper's code has it) and
 He initialisation (``networks.DnCNN(init="kaiming")``; the official R2R code's also has it);
-CAREamics replaces a masked pixel from an 11x11 window (the Noise2Void paper and its BSD68 notebook: 5x5);
+CAREamics replaces a masked pixel from an 11x11 window (the Noise2Void paper and its BSD68 notebook: 5x5)
+and upsamples bilinearly in its U-Net (CSBDeep: nearest);
 DeepInverse's U-Net uses ReLU (the official Neighbor2Neighbor U-Net, as this project's: LeakyReLU 0.1).
 Each variant here is the suite row's ``train.py fit`` with the overrides listed. The ``*_seed1`` variants
 change only ``seed_everything`` (network initialisation, masks, recorruptions): the noisy training
@@ -46,6 +47,8 @@ VARIANTS = {
     "noise2void_seed1": ("noise2void", SEED1, "training seed 1"),
     "noise2void_radius5": ("noise2void", ["--model.init_args.radius", "5"],
                            "replacement from the 11x11 window (CAREamics' N2V manipulation)"),
+    "noise2void_bilinear": ("noise2void", [N2V_NET + "upsampling", "bilinear"],
+                            "bilinear upsampling in the U-Net (CAREamics' UNet; the official N2V code: nearest)"),
     "noise2void_symmetric_leaky": ("noise2void",
                                    [N2V_NET + "layout", "symmetric", N2V_NET + "activation", "leaky_relu"],
                                    "this project's earlier symmetric U-Net with LeakyReLU"),

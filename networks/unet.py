@@ -4,7 +4,8 @@ N2V2 (Hoeck et al. 2022) options: ``pooling="blur"`` (max-blur-pool: 2x2 max wit
 [1,2,1] x [1,2,1] blur with stride 2; Zhang, ICML 2019) and ``top_skip=False`` (no skip connection at
 full resolution), which together remove Noise2Void's checkerboard artefacts.
 
-Each level: two 3x3 conv + LeakyReLU (or ReLU); 2x2 max-pooling down; nearest (or transposed-conv) up;
+Each level: two 3x3 conv + LeakyReLU (or ReLU); 2x2 max-pooling down; nearest (bilinear, as CAREamics'
+U-Net, or a transposed convolution) up;
 skip connections by concatenation; channel width doubles per level. Any input size works: the input is
 reflect-padded to a multiple of ``2 ** depth`` and the output cropped back, so callers never have to
 think about divisibility.
@@ -32,6 +33,7 @@ from core.choices import check_choice
 
 Layout = Literal["symmetric", "csbdeep"]
 Activation = Literal["leaky_relu", "relu"]
+Upsampling = Literal["nearest", "bilinear", "transpose"]
 
 
 def _double_conv(
@@ -83,7 +85,7 @@ class UNet(nn.Module):
         width: int = 32,
         batch_norm: bool = False,
         residual: bool = False,
-        upsampling: Literal["nearest", "transpose"] = "nearest",
+        upsampling: Upsampling = "nearest",
         pooling: Literal["max", "blur"] = "max",
         top_skip: bool = True,
         layout: Layout = "symmetric",
@@ -93,11 +95,11 @@ class UNet(nn.Module):
         if depth < 1:
             raise ValueError(f"UNet depth must be >= 1, got {depth}")
         check_choice("pooling", pooling, Literal["max", "blur"])
-        check_choice("upsampling", upsampling, Literal["nearest", "transpose"])
+        check_choice("upsampling", upsampling, Upsampling)
         check_choice("layout", layout, Layout)
         check_choice("activation", activation, Activation)
-        if layout == "csbdeep" and upsampling != "nearest":
-            raise ValueError("the csbdeep layout upsamples by nearest-neighbour repetition: set upsampling: nearest")
+        if layout == "csbdeep" and upsampling == "transpose":
+            raise ValueError("the csbdeep layout upsamples without weights: set upsampling: nearest (or bilinear)")
         out_channels = in_channels if out_channels is None else out_channels
         if residual and out_channels != in_channels:
             raise ValueError("residual UNet adds its input to the output: out_channels must equal in_channels")
@@ -123,12 +125,12 @@ class UNet(nn.Module):
         self.decoders = nn.ModuleList()
         for level in reversed(range(depth)):
             if layout == "csbdeep":
-                up: nn.Module = nn.Upsample(scale_factor=2, mode="nearest")
+                up: nn.Module = nn.Upsample(scale_factor=2, mode=upsampling)
             elif upsampling == "transpose":
                 up = nn.ConvTranspose2d(c_in, widths[level], 2, stride=2)
                 c_in = widths[level]
             else:
-                up = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, widths[level], 1))
+                up = nn.Sequential(nn.Upsample(scale_factor=2, mode=upsampling), nn.Conv2d(c_in, widths[level], 1))
                 c_in = widths[level]
             self.upsamplers.append(up)
             skip_channels = widths[level] if (level > 0 or top_skip) else 0

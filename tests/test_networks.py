@@ -111,6 +111,18 @@ def test_csbdeep_layout_is_noise2voids_unet(depth):
     assert n2v2(x).shape == x.shape and n2v2.decoders[-1][0].in_channels == 8
 
 
+@pytest.mark.parametrize("layout", ["csbdeep", "symmetric"])
+def test_bilinear_upsampling_has_the_same_weights_and_interpolates(layout):
+    torch.manual_seed(0)
+    nearest = UNet(depth=2, width=8, layout=layout).eval()
+    bilinear = UNet(depth=2, width=8, layout=layout, upsampling="bilinear").eval()
+    bilinear.load_state_dict(nearest.state_dict())  # same parameters, same keys
+    modes = {m.mode for m in bilinear.modules() if isinstance(m, torch.nn.Upsample)}
+    assert modes == {"bilinear"}
+    x = torch.rand(1, 1, 20, 28)
+    assert bilinear(x).shape == x.shape and not torch.allclose(bilinear(x), nearest(x))
+
+
 def test_csbdeep_layout_refuses_transposed_upsampling():
     with pytest.raises(ValueError, match="upsampling: nearest"):
         UNet(layout="csbdeep", upsampling="transpose")
