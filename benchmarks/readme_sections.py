@@ -216,15 +216,15 @@ def peer_gaps() -> list[str]:
     if variants:
         lines += [
             "One setting of a suite row changed at a time, at the suite's budget "
-            "(`benchmarks/results/suite_variants.json`):",
+            "(`benchmarks/results/suite_variants.json`; row PSNR: the suite row when the variant ran):",
             "",
             "| variant | what changes | row PSNR dB | variant PSNR dB | difference dB | training s | commit |",
             "|---|---|---|---|---|---|---|",
         ]
-        for r in variants:
-            row = by_row.get(r["row"])
-            base = f"{row['psnr']:.2f}" if row else ""
-            delta = f"{r['psnr'] - row['psnr']:+.2f}" if row else ""
+        for r in variants:  # beside the row as it stood when the variant ran, else as it stands now
+            row_psnr = r.get("row_psnr", by_row.get(r["row"], {}).get("psnr"))
+            base = f"{row_psnr:.2f}" if row_psnr is not None else ""
+            delta = f"{r['psnr'] - row_psnr:+.2f}" if row_psnr is not None else ""
             lines.append(f"| {r['variant']} | {r['what']} | {base} | {r['psnr']:.2f} | {delta} | "
                          f"{r['train_seconds']:.0f} | `{r['commit']}` |")  # fmt: skip
     for record in _load("peer_step_times")[-1:]:

@@ -16,7 +16,8 @@ DeepInverse's U-Net uses ReLU (the official Neighbor2Neighbor U-Net, as this pro
 Each variant here is the suite row's ``train.py fit`` with the overrides listed. The ``*_seed1`` variants
 change only ``seed_everything`` (network initialisation, masks, recorruptions): the noisy training
 images, the crops and the test images stay those of the suite row, so the difference between a row
-and its seed-1 run is the spread a single run carries. Appends to benchmarks/results/suite_variants.json.
+and its seed-1 run is the spread a single run carries. Each record keeps the suite row's PSNR and commit
+as they stood when it ran (``row_psnr``, ``row_commit``). Appends to benchmarks/results/suite_variants.json.
 
 The U-Net variants of Noise2Void (``noise2void_symmetric_leaky``: this project's earlier network;
 ``noise2void_residual``: the N2V notebook's ``unet_residual=True``) wrote
@@ -31,7 +32,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.common import REPO, RESULTS, commit, device_name, shared_data
-from benchmarks.suite import FULL, QUICK, Suite
+from benchmarks.suite import FULL, QUICK, Suite, protocol
 
 SEED1 = ["--seed_everything", "1"]
 DNCNN = "--model.init_args.network.init_args."
@@ -39,11 +40,15 @@ N2V_NET = "--model.init_args.network.init_args.network.init_args."
 # name: (suite row, overrides of its train.py fit, what differs from the suite row)
 VARIANTS = {
     "r2r_seed1": ("r2r", SEED1, "training seed 1"),
-    "r2r_no_bn": ("r2r", [DNCNN + "batch_norm", "false"], "DnCNN without batch normalisation, PyTorch's init"),
-    "r2r_no_bn_kaiming": ("r2r", [DNCNN + "batch_norm", "false", DNCNN + "init", "kaiming"],
+    "r2r_no_bn": ("r2r", [DNCNN + "batch_norm", "false", DNCNN + "init", "default", DNCNN + "bias", "true"],
+                  "DnCNN without batch normalisation, PyTorch's init"),
+    "r2r_no_bn_kaiming": ("r2r", [DNCNN + "batch_norm", "false", DNCNN + "init", "kaiming", DNCNN + "bias", "true"],
                           "DnCNN without batch normalisation, He init (DeepInverse's DnCNN)"),
     "r2r_official_init": ("r2r", [DNCNN + "init", "kaiming", DNCNN + "bias", "false"],
-                          "He init, batch-norm scales near 0, no conv biases (the official R2R code's DnCNN)"),
+                          "He init, batch-norm scales near 0, no conv biases (the official R2R code's DnCNN; "
+                          "the R2R config since 40954e3)"),
+    "r2r_default_init": ("r2r", [DNCNN + "init", "default", DNCNN + "bias", "true"],
+                         "PyTorch's default init, conv biases (the R2R config before 40954e3)"),
     "noise2void_seed1": ("noise2void", SEED1, "training seed 1"),
     "noise2void_radius5": ("noise2void", ["--model.init_args.radius", "5"],
                            "replacement from the 11x11 window (CAREamics' N2V manipulation)"),
@@ -61,14 +66,24 @@ VARIANTS = {
 }  # fmt: skip
 
 
-def run_variant(suite: Suite, row: str, overrides: list[str], name: str) -> dict:
-    """The suite row ``row`` trained and tested with ``overrides``; its record (not yet written)."""
+def suite_rows(path: Path, budget: dict) -> dict[str, dict]:
+    """The suite's recorded rows by name, if ``path`` was written at this budget (else none)."""
+    payload = json.loads(path.read_text()) if path.exists() else {}
+    return {r["row"]: r for r in payload.get("records", [])} if payload.get("protocol") == protocol(budget) else {}
+
+
+def run_variant(suite: Suite, row: str, overrides: list[str], name: str, baseline: dict | None = None) -> dict:
+    """The suite row ``row`` trained and tested with ``overrides``; its record (not yet written), with
+    ``baseline`` (the suite's record of that row) when given."""
     from benchmarks.suite import DATASET_LEVEL
 
     experiment, extra, draws, _ = DATASET_LEVEL[row]
     cli, _, fields = suite.train_and_test(row, experiment, draws, extra + overrides, suite.runs / name)
     parameters = sum(p.numel() for p in cli.model.network.parameters())
-    return {"variant": name, "row": row, "overrides": " ".join(overrides), "parameters": parameters, **fields}
+    record = {"variant": name, "row": row, "overrides": " ".join(overrides), "parameters": parameters, **fields}
+    if baseline is not None:  # the suite row it departs from, as recorded when the variant ran
+        record.update(row_psnr=baseline["psnr"], row_commit=baseline["commit"])
+    return record
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -80,11 +95,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     runs = REPO / "runs" / "suite_variants"
     suite = Suite(dict(QUICK if args.quick else FULL), args.data or shared_data(), runs / "unused.json", None, runs)
+    rows = suite_rows(RESULTS / "suite_cpu.json", suite.budget)
     started_at = commit()  # the code this run imported, whatever is committed while it runs
     for name in args.variants:
         row, overrides, what = VARIANTS[name]
         suite.log(f"variant {name}: {what}")
-        record = run_variant(suite, row, overrides, name)
+        record = run_variant(suite, row, overrides, name, rows.get(row))
         record.update(what=what, device=device_name(), commit=started_at,
                       command="python -m benchmarks.suite_variants " + " ".join(sys.argv[1:]))  # fmt: skip
         earlier = json.loads(args.out.read_text()) if args.out.exists() else []

@@ -24,11 +24,13 @@ def test_peer_gaps_sets_each_variant_beside_its_suite_row(tmp_path, monkeypatch)
     (tmp_path / "suite_cpu.json").write_text(json.dumps(suite))
     variant = {"variant": "r2r_no_bn", "row": "r2r", "what": "no batch norm", "psnr": 26.5, "train_seconds": 80.0,
                "commit": "abc"}  # fmt: skip
-    (tmp_path / "suite_variants.json").write_text(json.dumps([variant]))
+    earlier = {**variant, "variant": "r2r_old", "row_psnr": 25.0}  # set beside the row it departed from
+    (tmp_path / "suite_variants.json").write_text(json.dumps([variant, earlier]))
     row = {"torch": "2.13.0", "parameters": 556097, "ms_per_step_median": 310.4}
     steps = {"step": "s", "batch": 16, "patch": 48, "rounds": 3, "command": "c", "commit": "d", "device": "cpu",
              "rows": {"ours_dncnn @ ours": row}}  # fmt: skip
     (tmp_path / "peer_step_times.json").write_text(json.dumps([steps]))
     lines = readme_sections.peer_gaps()
     assert "| r2r_no_bn | no batch norm | 26.23 | 26.50 | +0.27 | 80 | `abc` |" in lines
+    assert "| r2r_old | no batch norm | 25.00 | 26.50 | +1.50 | 80 | `abc` |" in lines
     assert "| ours_dncnn @ ours | 2.13.0 | 556,097 | 310 |" in lines
