@@ -50,6 +50,7 @@ class Batch(TypedDict, total=False):
 
 # which pass a denoise serves: validation may use a cheaper inference than test and predict (R2R)
 Stage = Literal["val", "test", "predict"]
+TestLoss = Literal["auto", "always", "never"]
 
 
 class DenoisingModule(pl.LightningModule):
@@ -83,6 +84,10 @@ class DenoisingModule(pl.LightningModule):
         checkpoint, and training stops within n steps of it.
     quantize_8bit: score outputs rounded to 8 bits (clamped to [0, 1], x 255, rounded), as the SIDD and
         real-noise benchmarks compute PSNR/SSIM; the outputs written by predict are not rounded.
+    test_loss: when ``train.py test`` also computes the method's own loss on the test images
+        (``test/loss``): ``auto`` for test images without a clean reference only (there it is the one
+        measure), ``always``, or ``never``. It costs one more network pass per image (Noise2Void's masked
+        pass doubles its test time), which ``auto`` spares when PSNR/SSIM score the outputs.
     """
 
     #: batch keys the method's training loss needs besides ``noisy``; checked with a clear error
@@ -104,6 +109,7 @@ class DenoisingModule(pl.LightningModule):
         predict_tile: int | None = None,
         nan_check_every_n_steps: int = 50,
         quantize_8bit: bool = False,
+        test_loss: TestLoss = "auto",
     ) -> None:
         super().__init__()
         if nan_check_every_n_steps < 1:
@@ -127,6 +133,7 @@ class DenoisingModule(pl.LightningModule):
         self.fresh_optimizer = fresh_optimizer
         self.predict_tile = predict_tile
         self.quantize_8bit = quantize_8bit
+        self.test_loss = check_choice("test_loss", test_loss, TestLoss)
         self._predict_margin: int | None = None
         self._fresh_states: list[tuple[object, dict]] = []
         self.nan_guard = NonFiniteGuard(nan_check_every_n_steps)
@@ -347,7 +354,8 @@ class DenoisingModule(pl.LightningModule):
         denoised = None
         if denoise:
             denoised = self.denoise_stage(batch["noisy"], self.step_generator(stage, batch_idx), batch, stage)
-        if all(key in batch for key in self.required_keys):
+        wanted = stage != "test" or self.test_loss == "always" or (self.test_loss == "auto" and "clean" not in batch)
+        if wanted and all(key in batch for key in self.required_keys):
             loss = self.validation_loss(self.loss_view(batch), self.step_generator(stage, batch_idx, stream=1))
             self.log(f"{stage}/loss", loss, on_epoch=True, sync_dist=True, batch_size=len(batch["noisy"]))
         return denoised, ({} if denoised is None else self._score(stage, batch, denoised))

@@ -132,3 +132,30 @@ def test_validation_without_clean_images_denoises_only_what_a_panel_shows(monkey
     assert model.validation_step(batch, 2) is None and calls == [1]
     scored = model.validation_step({**batch, "clean": torch.rand(2, 1, 16, 16)}, 5)  # scored: always denoised
     assert scored is not None and calls == [1, 1] and "val/psnr" in logged
+
+
+@pytest.mark.parametrize(("test_loss", "with_clean", "without_clean"),
+                         [("auto", False, True), ("always", True, True), ("never", False, False)])  # fmt: skip
+def test_the_test_loss_is_computed_when_asked_or_when_nothing_else_scores(monkeypatch, test_loss, with_clean,
+                                                                          without_clean):  # fmt: skip
+    """Noise2Void's test loss is a second (masked) network pass per image: by default only test images
+    without a clean reference get it, and validation always does."""
+    from lightning_modules import Noise2Void
+
+    model = Noise2Void(UNet(1, 1, depth=1, width=4), test_loss=test_loss)
+    passes = []
+    original = model.network.forward
+    monkeypatch.setattr(model.network, "forward", lambda x: passes.append(1) or original(x))
+    logged = []
+    monkeypatch.setattr(model, "log", lambda name, value, **kwargs: logged.append(name))
+    noisy = torch.rand(2, 1, 16, 16)
+    model.test_step({"noisy": noisy, "clean": torch.rand(2, 1, 16, 16)}, 0)
+    assert ("test/loss" in logged) == with_clean and len(passes) == 1 + with_clean
+    logged.clear()
+    model.test_step({"noisy": noisy}, 1)
+    assert ("test/loss" in logged) == without_clean
+    logged.clear()
+    model.validation_step({"noisy": noisy, "clean": torch.rand(2, 1, 16, 16)}, 0)
+    assert "val/loss" in logged and "val/psnr" in logged
+    with pytest.raises(ValueError, match="test_loss"):
+        Noise2Void(UNet(1, 1, depth=1, width=4), test_loss="sometimes")
