@@ -54,9 +54,10 @@ def cpu_model() -> str:
     return f"{name}, bfloat16 units: {'yes' if cpu_has_bfloat16_units() else 'no'}"
 
 
-def append_records(name: str, records: list[dict]) -> Path:
-    """Add records to ``benchmarks/results/<name>.json`` (a JSON list), written after every call."""
-    path = RESULTS / f"{name}.json"
+def append_records(name: str | Path, records: list[dict]) -> Path:
+    """Add records to ``benchmarks/results/<name>.json`` (a JSON list), or to ``name`` itself when it is a
+    path ending in ``.json``; written after every call."""
+    path = Path(name) if str(name).endswith(".json") else RESULTS / f"{name}.json"
     existing = json.loads(path.read_text()) if path.exists() else []
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(existing + records, indent=2) + "\n")

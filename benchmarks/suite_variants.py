@@ -31,7 +31,7 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks.common import REPO, RESULTS, commit, device_name, shared_data
+from benchmarks.common import REPO, RESULTS, append_records, commit, device_name, shared_data
 from benchmarks.suite import FULL, QUICK, Suite, protocol
 
 SEED1 = ["--seed_everything", "1"]
@@ -103,8 +103,7 @@ def main(argv: list[str] | None = None) -> None:
         record = run_variant(suite, row, overrides, name, rows.get(row))
         record.update(what=what, device=device_name(), commit=started_at,
                       command="python -m benchmarks.suite_variants " + " ".join(sys.argv[1:]))  # fmt: skip
-        earlier = json.loads(args.out.read_text()) if args.out.exists() else []
-        args.out.write_text(json.dumps([*earlier, record], indent=2) + "\n")
+        append_records(args.out, [record])
         print(record, flush=True)
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import statistics
 import tempfile
 import time
@@ -238,12 +237,7 @@ def main() -> None:
     if "data_device" in medians and "data_per_sample" in medians:
         record["device_over_per_sample_data"] = medians["data_device"] / medians["data_per_sample"]
     print({k: round(v, 3) for k, v in record.items() if k.endswith(("plain", "data"))}, medians, flush=True)
-    if args.output.endswith(".json"):
-        path = Path(args.output)
-        existing = json.loads(path.read_text()) if path.exists() else []
-        path.write_text(json.dumps([*existing, record], indent=2) + "\n")
-    else:
-        append_records(args.output, [record])
+    append_records(args.output, [record])
 
 
 if __name__ == "__main__":

@@ -78,3 +78,15 @@ def test_suite_variants_train_the_row_with_its_overrides(tiny_root: Path, tmp_pa
     assert seed1["overrides"] == "--seed_everything 1" and seed1["inference"] == "mc"
     assert no_bn["parameters"] < seed1["parameters"]  # the batch-norm scales and shifts are gone
     assert all(np.isfinite(record["psnr"]) and record["commit"] for record in records.values())
+
+
+def test_append_records_takes_a_results_name_or_a_json_path(tmp_path: Path, monkeypatch):
+    from benchmarks import common
+
+    monkeypatch.setattr(common, "RESULTS", tmp_path / "results")
+    named = common.append_records("speed", [{"a": 1}])
+    assert named == tmp_path / "results" / "speed.json"
+    path = tmp_path / "elsewhere.json"
+    common.append_records(path, [{"a": 1}])
+    assert common.append_records(str(path), [{"b": 2}]) == path
+    assert json.loads(path.read_text()) == [{"a": 1}, {"b": 2}] and json.loads(named.read_text()) == [{"a": 1}]
