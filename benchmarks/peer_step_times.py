@@ -19,6 +19,7 @@ import json
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 
 from benchmarks.common import REPO, append_records, commit, device_name
 from benchmarks.peers.rows import PEERS, peer_python
@@ -47,8 +48,6 @@ def main(argv: list[str] | None = None) -> dict:
         parser.add_argument(f"--{name}", type=int, default=default)
     parser.add_argument("--output", default="peer_step_times", help="results name in benchmarks/results/")
     args = parser.parse_args(argv)
-    from pathlib import Path
-
     pairs = [(env, python(), network) for env, (python, networks) in PAIRS.items() for network in networks]
     missing = sorted({env for env, python, _ in pairs if not Path(python).exists()})
     pairs = [pair for pair in pairs if pair[0] not in missing]

@@ -204,7 +204,7 @@ class Suite:
         shutil.rmtree(root, ignore_errors=True)
         b = self.budget
         patch, batch = row_patch_and_batch(row, b)
-        args = fit_arguments(experiment, self.data_root, draws, batch, patch, b["steps"], root, [])
+        args = fit_arguments(experiment, self.data_root, draws, batch, patch, b["steps"], root)
         if experiment.startswith("r2r"):
             args += ["--model.init_args.inference", "mc", "--model.init_args.mc_samples", str(b["r2r_k"])]
         if experiment.startswith("laine"):  # its one-cycle schedule spans exactly the budget
@@ -296,10 +296,10 @@ class Suite:
             self.log(f"figure: {self.figure}")
 
 
-def fit_arguments(experiment: str, data_root: Path, draws: str, batch: int, patch: int, steps: int, root: Path,
-                  extra: list[str]) -> list[str]:  # fmt: skip
+def fit_arguments(experiment: str, data_root: Path, draws: str, batch: int, patch: int, steps: int,
+                  root: Path) -> list[str]:  # fmt: skip
     """``train.py fit`` arguments of a dataset-level row: the experiment at the suite's budget, without
-    validation or checkpoint selection (the last weights are tested), quiet; ``extra`` overrides last."""
+    validation or checkpoint selection (the last weights are tested), quiet."""
     return [
         "fit", "-c", f"configs/experiments/{experiment}.yaml",
         "--data.init_args.root", str(data_root), "--data.init_args.noise_draws", draws,
@@ -308,7 +308,7 @@ def fit_arguments(experiment: str, data_root: Path, draws: str, batch: int, patc
         "--trainer.max_epochs", "-1", "--trainer.max_steps", str(steps),
         "--trainer.limit_val_batches", "0", "--checkpoint.monitor", "null",
         "--trainer.default_root_dir", str(root), "--trainer.logger", "false",
-        "--trainer.enable_progress_bar", "false", *extra,
+        "--trainer.enable_progress_bar", "false",
     ]  # fmt: skip
 
 
