@@ -35,6 +35,12 @@ from benchmarks.common import REPO, RESULTS, append_records, commit, device_name
 from benchmarks.suite import FULL, QUICK, Suite, protocol
 
 SEED1 = ["--seed_everything", "1"]
+DEVICE_BATCHES = ["--data.init_args.batches_on_device", "true"]
+DEVICE_BATCHES_WHAT = (
+    "batches made on the training device (datamodules/device_batches.py: the same fixed noisy "
+    "images, crops and orientations drawn by another generator) instead of the per-sample "
+    "DataLoader: what the data path costs per step"
+)
 DNCNN = "--model.init_args.network.init_args."
 N2V_NET = "--model.init_args.network.init_args.network.init_args."
 # name: (suite row, overrides of its train.py fit, what differs from the suite row)
@@ -59,6 +65,8 @@ VARIANTS = {
                                    "this project's earlier symmetric U-Net with LeakyReLU"),
     "noise2void_residual": ("noise2void", [N2V_NET + "residual", "true"],
                             "the residual skip of the N2V BSD68 notebook (unet_residual=True)"),
+    "r2r_device_batches": ("r2r", DEVICE_BATCHES, DEVICE_BATCHES_WHAT),
+    "noise2void_device_batches": ("noise2void", DEVICE_BATCHES, DEVICE_BATCHES_WHAT),
     "neighbor2neighbor_seed1": ("neighbor2neighbor", SEED1, "training seed 1"),
     "neighbor2neighbor_relu": ("neighbor2neighbor", ["--model.init_args.network.init_args.activation", "relu"],
                                "ReLU in the U-Net (DeepInverse's UNet; the official Neighbor2Neighbor U-Net: "
