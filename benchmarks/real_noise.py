@@ -48,6 +48,8 @@ TRAINED = {
     "r2r": ("r2r_nam", ["--model.init_args.inference", "mc", "--model.init_args.mc_samples", "8"]),
 }
 ROWS = ("noisy", "bm3d", *TRAINED, "zsn2n")
+# the experiments whose learning-rate schedule is set in steps: its length argument, set to --steps
+SCHEDULE_LENGTH = {"laine_nam": "total_steps", "n2s_nam": "T_max", "n2v_nam": "T_max"}
 PD_STRIDE_FOR_ESTIMATE = 8
 
 
@@ -196,8 +198,8 @@ def trained_row(row: str, data: list[str], steps: int, patch: int | None, more: 
     root = Path(f"runs/real_noise_{row}")
     shutil.rmtree(root, ignore_errors=True)
     patch_args = ["--data.init_args.patch_size", str(patch)] if patch else []
-    if experiment.startswith("laine"):  # its one-cycle schedule spans exactly the steps it gets
-        patch_args += ["--model.init_args.lr_scheduler.init_args.total_steps", str(steps)]
+    if experiment in SCHEDULE_LENGTH:  # its schedule spans exactly the steps it gets
+        patch_args += [f"--model.init_args.lr_scheduler.init_args.{SCHEDULE_LENGTH[experiment]}", str(steps)]
     started = time.perf_counter()
     cli = main(["fit", "-c", f"configs/experiments/{experiment}.yaml", *data, *extra, *patch_args,
                 "--trainer.max_epochs", "-1", "--trainer.max_steps", str(steps),
