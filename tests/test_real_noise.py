@@ -101,3 +101,16 @@ def test_correlated_noise_level_is_read_whole_where_the_white_noise_estimator_re
     assert estimate_sigma(noisy) < 0.5 * 0.05  # the eigenvalue method sees only the high frequencies
     white_noisy = image + 0.05 * torch.randn(image.shape, generator=generator)
     assert estimate_correlated_sigma(white_noisy) == pytest.approx(0.05, rel=0.1)
+
+
+def test_the_benchmark_sets_the_schedule_length_each_experiment_has():
+    """``benchmarks/real_noise.py --steps N`` must stretch each step-length schedule to N steps: the
+    argument it sets has to be one the experiment's scheduler takes, else the lr would not reach its end."""
+    import yaml
+
+    from benchmarks.real_noise import SCHEDULE_LENGTH
+
+    root = Path(__file__).resolve().parents[1] / "configs" / "experiments"
+    for experiment, argument in SCHEDULE_LENGTH.items():
+        model = yaml.safe_load((root / f"{experiment}.yaml").read_text())["model"]["init_args"]
+        assert argument in model["lr_scheduler"]["init_args"], (experiment, argument)
