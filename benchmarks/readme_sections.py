@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from benchmarks.common import REPO, RESULTS
@@ -159,6 +160,15 @@ def _budget(record: dict) -> str:
     return f"{record['steps']} x {record['batch']} x {record['patch']}²"
 
 
+def _training_patch(record: dict) -> int | None:
+    """A trained row's training patch: recorded, or (rows recorded before it was) the ``--patch`` of the
+    command that made it; ``None`` for rows that train nothing or ran at the experiment's own patch."""
+    if "patch" in record:
+        return record["patch"]
+    found = re.search(r"--patch (\d+)", record.get("command", "")) if "steps" in record else None
+    return int(found.group(1)) if found else None
+
+
 def real_noise() -> list[str]:
     """The latest run of benchmarks/real_noise.py: noise level, correlation and the denoising rows."""
     records = _load("real_noise")
@@ -166,7 +176,7 @@ def real_noise() -> list[str]:
         return ["No real-noise run is recorded yet: `python benchmarks/real_noise.py` writes this section."]
     latest = {}
     for r in records:  # one row per method and training patch: a run at another patch size is another row
-        latest[(r["stage"], r.get("row"), r.get("patch"), r.get("batch"))] = r
+        latest[(r["stage"], r.get("row"), _training_patch(r))] = r
     rows = [r for (stage, *_), r in latest.items() if stage == "denoise"]
     noisy = next((r["psnr"] for r in rows if r["row"] == "noisy"), None)
     lines = [
@@ -191,13 +201,13 @@ def real_noise() -> list[str]:
         lines.append(f"| {r['row']} | {r.get('network', '')} | {r['psnr']:.2f} | {gain} | {r['ssim']:.4f} | "
                      f"{_budget(r)} | {pd} | {r.get('train_seconds', 0):.0f} | "
                      f"{r.get('inference_seconds_per_image', 0):.2f} |")  # fmt: skip
-    level = latest.get(("noise_level", None, None, None))
+    level = latest.get(("noise_level", None, None))
     if level:
         lines += ["", "Noise level (8-bit scale, mean over the 25 images) against the true residual std "
                   f"{level['true_mean']:.2f}: " + ", ".join(
                       f"`{key[: -len('_mean')]}` {value:.2f}" for key, value in level.items()
                       if key.endswith("_mean") and key != "true_mean")]  # fmt: skip
-    correlation = latest.get(("correlation", None, None, None))
+    correlation = latest.get(("correlation", None, None))
     if correlation:
         lines += ["", f"Noise correlation rho at lags 1-3 from the noisy images (`python -m noise.correlation`): "
                   f"rows {correlation['estimated_horizontal']}, columns {correlation['estimated_vertical']}; measured "
