@@ -34,3 +34,21 @@ def test_peer_gaps_sets_each_variant_beside_its_suite_row(tmp_path, monkeypatch)
     assert "| r2r_no_bn | no batch norm | 26.23 | 26.50 | +0.27 | 80 | `abc` |" in lines
     assert "| r2r_old | no batch norm | 25.00 | 26.50 | +1.50 | 80 | `abc` |" in lines
     assert "| ours_dncnn @ ours | 2.13.0 | 556,097 | 310 |" in lines
+
+
+def test_real_noise_rows_are_replaced_by_later_runs_at_the_same_patch(tmp_path, monkeypatch):
+    import json
+
+    from benchmarks import readme_sections
+
+    monkeypatch.setattr(readme_sections, "RESULTS", tmp_path)
+    base = {"stage": "denoise", "row": "n2s", "ssim": 0.9, "commit": "abc", "pd_stride": 1, "pd_stride_inference": 1,
+            "r3_passes": 0}  # fmt: skip
+    old = {**base, "psnr": 30.0, "steps": 400, "command": "python benchmarks/real_noise.py --steps 400 --patch 80"}
+    other_patch = {**base, "psnr": 31.0, "steps": 400, "patch": 225, "batch": 2, "command": "c --patch 225"}
+    new = {**base, "psnr": 32.0, "steps": 1500, "patch": 80, "batch": 8, "command": "c --steps 1500 --patch 80"}
+    (tmp_path / "real_noise.json").write_text(json.dumps([old, other_patch]))
+    assert sum(line.startswith("| n2s |") for line in readme_sections.real_noise()) == 2
+    (tmp_path / "real_noise.json").write_text(json.dumps([old, other_patch, new]))
+    table = [line for line in readme_sections.real_noise() if line.startswith("| n2s |")]
+    assert [line.split(" | ")[2] for line in table] == ["32.00", "31.00"]
