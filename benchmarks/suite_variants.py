@@ -67,6 +67,7 @@ VARIANTS = {
                             "the residual skip of the N2V BSD68 notebook (unet_residual=True)"),
     "r2r_device_batches": ("r2r", DEVICE_BATCHES, DEVICE_BATCHES_WHAT),
     "noise2void_device_batches": ("noise2void", DEVICE_BATCHES, DEVICE_BATCHES_WHAT),
+    "noise2void_device_batches_seed1": ("noise2void", DEVICE_BATCHES + SEED1, "device-made batches, training seed 1"),
     "neighbor2neighbor_seed1": ("neighbor2neighbor", SEED1, "training seed 1"),
     "neighbor2neighbor_relu": ("neighbor2neighbor", ["--model.init_args.network.init_args.activation", "relu"],
                                "ReLU in the U-Net (DeepInverse's UNet; the official Neighbor2Neighbor U-Net: "
