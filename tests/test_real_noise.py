@@ -106,11 +106,10 @@ def test_correlated_noise_level_is_read_whole_where_the_white_noise_estimator_re
 def test_the_benchmark_sets_the_schedule_length_each_experiment_has():
     """``benchmarks/real_noise.py --steps N`` must stretch each step-length schedule to N steps: the
     argument it sets has to be one the experiment's scheduler takes, else the lr would not reach its end."""
-    import yaml
-
     from benchmarks.real_noise import SCHEDULE_LENGTH
+    from config_stack import stacked_content
 
     root = Path(__file__).resolve().parents[1] / "configs" / "experiments"
     for experiment, argument in SCHEDULE_LENGTH.items():
-        model = yaml.safe_load((root / f"{experiment}.yaml").read_text())["model"]["init_args"]
+        model = stacked_content(root / f"{experiment}.yaml")["model"]["init_args"]
         assert argument in model["lr_scheduler"]["init_args"], (experiment, argument)
