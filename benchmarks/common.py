@@ -71,3 +71,22 @@ def network_name(network: torch.nn.Module) -> str:
     if isinstance(network, Standardized):
         return f"{type(network.network).__name__}, standardised"
     return type(network).__name__
+
+
+# the length arguments of the step-length schedules the experiments use: RampedCosineLR, CosineAnnealingLR
+SCHEDULE_LENGTH_ARGUMENTS = ("total_steps", "T_max")
+
+
+def schedule_length_arguments(experiment: str, steps: int) -> list[str]:
+    """``train.py`` options that stretch the learning-rate schedule of ``configs/experiments/<experiment>.yaml``
+    (stacks expanded) to exactly ``steps``, when it is stepped per step and its length is one of
+    ``SCHEDULE_LENGTH_ARGUMENTS``; none otherwise (epoch schedules and milestones keep their own)."""
+    from config_stack import stacked_content
+
+    model = stacked_content(REPO / "configs" / "experiments" / f"{experiment}.yaml").get("model", {})
+    model = model.get("init_args", {})
+    if model.get("scheduler_interval") != "step":
+        return []
+    scheduler = (model.get("lr_scheduler") or {}).get("init_args", {})
+    return [arg for key in SCHEDULE_LENGTH_ARGUMENTS if key in scheduler
+            for arg in (f"--model.init_args.lr_scheduler.init_args.{key}", str(steps))]  # fmt: skip

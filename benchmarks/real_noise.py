@@ -26,7 +26,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.common import append_records, commit, device_name, network_name, shared_data
+from benchmarks.common import (
+    append_records,
+    commit,
+    device_name,
+    network_name,
+    schedule_length_arguments,
+    shared_data,
+)
 from core.image_io import read_image
 from core.metrics import per_image_psnr, per_image_ssim, quantize_8bit
 from core.pixel_shuffle import pd_split
@@ -48,8 +55,6 @@ TRAINED = {
     "r2r": ("r2r_nam", ["--model.init_args.inference", "mc", "--model.init_args.mc_samples", "8"]),
 }
 ROWS = ("noisy", "bm3d", *TRAINED, "zsn2n")
-# the experiments whose learning-rate schedule is set in steps: its length argument, set to --steps
-SCHEDULE_LENGTH = {"laine_nam": "total_steps", "n2s_nam": "T_max", "n2v_nam": "T_max"}
 PD_STRIDE_FOR_ESTIMATE = 8
 
 
@@ -198,8 +203,7 @@ def trained_row(row: str, data: list[str], steps: int, patch: int | None, more: 
     root = Path(f"runs/real_noise_{row}")
     shutil.rmtree(root, ignore_errors=True)
     patch_args = ["--data.init_args.patch_size", str(patch)] if patch else []
-    if experiment in SCHEDULE_LENGTH:  # its schedule spans exactly the steps it gets
-        patch_args += [f"--model.init_args.lr_scheduler.init_args.{SCHEDULE_LENGTH[experiment]}", str(steps)]
+    patch_args += schedule_length_arguments(experiment, steps)  # a step schedule spans exactly the steps
     started = time.perf_counter()
     cli = main(["fit", "-c", f"configs/experiments/{experiment}.yaml", *data, *extra, *patch_args,
                 "--trainer.max_epochs", "-1", "--trainer.max_steps", str(steps),

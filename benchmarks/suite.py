@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.common import REPO, commit, device_name, network_name, shared_data
+from benchmarks.common import REPO, commit, device_name, network_name, schedule_length_arguments, shared_data
 from benchmarks.peers.rows import PEERS
 
 SIGMA = 25.0
@@ -207,8 +207,7 @@ class Suite:
         args = fit_arguments(experiment, self.data_root, draws, batch, patch, b["steps"], root)
         if experiment.startswith("r2r"):
             args += ["--model.init_args.inference", "mc", "--model.init_args.mc_samples", str(b["r2r_k"])]
-        if experiment.startswith("laine"):  # its one-cycle schedule spans exactly the budget
-            args += ["--model.init_args.lr_scheduler.init_args.total_steps", str(b["steps"])]
+        args += schedule_length_arguments(experiment, b["steps"])  # a step schedule spans the budget
         started = time.perf_counter()
         cli = main(args + extra)
         train_seconds = time.perf_counter() - started

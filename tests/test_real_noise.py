@@ -103,13 +103,15 @@ def test_correlated_noise_level_is_read_whole_where_the_white_noise_estimator_re
     assert estimate_correlated_sigma(white_noisy) == pytest.approx(0.05, rel=0.1)
 
 
-def test_the_benchmark_sets_the_schedule_length_each_experiment_has():
-    """``benchmarks/real_noise.py --steps N`` must stretch each step-length schedule to N steps: the
-    argument it sets has to be one the experiment's scheduler takes, else the lr would not reach its end."""
-    from benchmarks.real_noise import SCHEDULE_LENGTH
-    from config_stack import stacked_content
+def test_the_benchmarks_stretch_each_step_schedule_to_their_steps():
+    """``--steps N`` must stretch a step-length schedule to N steps (else the lr would not reach its end),
+    and leave epoch schedules and milestones alone."""
+    from benchmarks.common import schedule_length_arguments
 
-    root = Path(__file__).resolve().parents[1] / "configs" / "experiments"
-    for experiment, argument in SCHEDULE_LENGTH.items():
-        model = stacked_content(root / f"{experiment}.yaml")["model"]["init_args"]
-        assert argument in model["lr_scheduler"]["init_args"], (experiment, argument)
+    prefix = "--model.init_args.lr_scheduler.init_args."
+    assert schedule_length_arguments("laine_nam", 200) == [prefix + "total_steps", "200"]
+    assert schedule_length_arguments("n2s_nam", 1500) == [prefix + "T_max", "1500"]
+    assert schedule_length_arguments("n2v_nam", 7) == [prefix + "T_max", "7"]
+    assert schedule_length_arguments("laine_bsd68", 200) == [prefix + "total_steps", "200"]
+    assert schedule_length_arguments("n2s_bsd68", 200) == []  # MultiStepLR milestones, per epoch
+    assert schedule_length_arguments("r2r_nam", 200) == []
