@@ -16,8 +16,11 @@ DeepInverse's U-Net uses ReLU (the official Neighbor2Neighbor U-Net, as this pro
 Each variant here is the suite row's ``train.py fit`` with the overrides listed. The ``*_seed1`` variants
 change only ``seed_everything`` (network initialisation, masks, recorruptions): the noisy training
 images, the crops and the test images stay those of the suite row, so the difference between a row
-and its seed-1 run is the spread a single run carries. Each record keeps the suite row's PSNR and commit
-as they stood when it ran (``row_psnr``, ``row_commit``). Appends to benchmarks/results/suite_variants.json.
+and its seed-1 run is the spread a single run carries. The ``*_data_seed*`` variants change only the
+data module's seed (the fixed noisy training images, the crops and orientations; not the test images):
+the spread that comes from which noisy images and crops a run happens to get. Each record keeps the
+suite row's PSNR and commit as they stood when it ran (``row_psnr``, ``row_commit``). Appends to
+benchmarks/results/suite_variants.json.
 
 The U-Net variants of Noise2Void (``noise2void_symmetric_leaky``: this project's earlier network;
 ``noise2void_residual``: the N2V notebook's ``unet_residual=True``) wrote
@@ -35,6 +38,7 @@ from benchmarks.common import REPO, RESULTS, append_records, commit, device_name
 from benchmarks.suite import FULL, QUICK, Suite, protocol
 
 SEED1 = ["--seed_everything", "1"]
+DATA_SEED = "--data.init_args.seed"  # the fixed noisy training images, crops and orientations
 DEVICE_BATCHES = ["--data.init_args.batches_on_device", "true"]
 DEVICE_BATCHES_WHAT = (
     "batches made on the training device (datamodules/device_batches.py: the same fixed noisy "
@@ -68,6 +72,12 @@ VARIANTS = {
     "r2r_device_batches": ("r2r", DEVICE_BATCHES, DEVICE_BATCHES_WHAT),
     "noise2void_device_batches": ("noise2void", DEVICE_BATCHES, DEVICE_BATCHES_WHAT),
     "noise2void_device_batches_seed1": ("noise2void", DEVICE_BATCHES + SEED1, "device-made batches, training seed 1"),
+    "noise2void_data_seed1": ("noise2void", [DATA_SEED, "1"], "data seed 1: other noisy training images and crops"),
+    "noise2void_data_seed2": ("noise2void", [DATA_SEED, "2"], "data seed 2: other noisy training images and crops"),
+    "noise2void_device_batches_data_seed1": ("noise2void", [*DEVICE_BATCHES, DATA_SEED, "1"],
+                                             "device-made batches, data seed 1"),
+    "noise2void_device_batches_data_seed2": ("noise2void", [*DEVICE_BATCHES, DATA_SEED, "2"],
+                                             "device-made batches, data seed 2"),
     "neighbor2neighbor_seed1": ("neighbor2neighbor", SEED1, "training seed 1"),
     "neighbor2neighbor_relu": ("neighbor2neighbor", ["--model.init_args.network.init_args.activation", "relu"],
                                "ReLU in the U-Net (DeepInverse's UNet; the official Neighbor2Neighbor U-Net: "
