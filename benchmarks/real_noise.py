@@ -195,12 +195,13 @@ def data_overrides(data_root: Path, count: int) -> list[str]:
     return ["--data.init_args.noisy_dir", str(subset / "noisy"), "--data.init_args.clean_dir", str(subset / "clean")]
 
 
-def trained_row(row: str, data: list[str], steps: int, patch: int | None, more: list[str]) -> dict:
+def fit_row(row: str, data: list[str], steps: int, patch: int | None, more: list[str], root: Path):
+    """``train.py fit`` of a trained row's experiment for ``steps`` steps into ``root``; (cli, the row's
+    overrides with ``more``, training seconds)."""
     from cli import main
 
     experiment, extra = TRAINED[row]
     extra = [*extra, *more]
-    root = Path(f"runs/real_noise_{row}")
     shutil.rmtree(root, ignore_errors=True)
     patch_args = ["--data.init_args.patch_size", str(patch)] if patch else []
     patch_args += schedule_length_arguments(experiment, steps)  # a step schedule spans exactly the steps
@@ -209,25 +210,43 @@ def trained_row(row: str, data: list[str], steps: int, patch: int | None, more: 
                 "--trainer.max_epochs", "-1", "--trainer.max_steps", str(steps),
                 "--trainer.default_root_dir", str(root), "--trainer.logger", "false",
                 "--trainer.enable_progress_bar", "false"])  # fmt: skip
-    train_seconds = time.perf_counter() - started
+    return cli, extra, time.perf_counter() - started
+
+
+def test_scores(cli, root: Path, checkpoint: str | None) -> tuple[list[tuple[str, float, float]], float]:
+    """(scene, PSNR, SSIM) of every test pair denoised with ``checkpoint``'s weights (None: the weights
+    in memory), and the seconds the test took."""
+    for earlier in root.glob("test_results*.csv"):  # the writer picks a new name beside an earlier file
+        earlier.unlink()
+    started = time.perf_counter()
+    cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path=checkpoint, verbose=False)
+    seconds = time.perf_counter() - started
+    with (root / "test_results.csv").open() as handle:
+        table = list(csv.DictReader(handle))
+    return [(r["image"], float(r["psnr"]), float(r["ssim"])) for r in table], seconds
+
+
+def trained_row(row: str, data: list[str], steps: int, patch: int | None, more: list[str]) -> dict:
+    root = Path(f"runs/real_noise_{row}")
+    cli, extra, train_seconds = fit_row(row, data, steps, patch, more, root)
     callback = cli.trainer.checkpoint_callback
     # with a monitored metric, the best checkpoint by it; without one (monitor null), the last weights
     checkpoint = (callback.best_model_path or None) if callback is not None and callback.monitor else None
-    started = time.perf_counter()
-    cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path=checkpoint, verbose=False)
-    test_seconds = time.perf_counter() - started
-    with (root / "test_results.csv").open() as handle:
-        table = list(csv.DictReader(handle))
-    results = [(r["image"], float(r["psnr"]), float(r["ssim"])) for r in table]
+    results, test_seconds = test_scores(cli, root, checkpoint)
     model = cli.model
     return per_image_record(
-        row, results, train_seconds, experiment=experiment, overrides=" ".join(extra), steps=cli.trainer.global_step,
-        checkpoint="best val/loss" if checkpoint else "last", network=network_name(model.network),
-        patch=cli.datamodule.patch_size, batch=cli.datamodule.batch_size,
+        row, results, train_seconds, experiment=TRAINED[row][0], overrides=" ".join(extra),
+        steps=cli.trainer.global_step, checkpoint="best val/loss" if checkpoint else "last",
+        network=network_name(model.network), patch=cli.datamodule.patch_size, batch=cli.datamodule.batch_size,
         pd_stride=getattr(model, "pd_stride", 1), pd_stride_inference=getattr(model, "pd_stride_inference", 1),
         r3_passes=getattr(model, "r3_passes", 0), train_seconds=round(train_seconds, 1),
         inference_seconds_per_image=round(test_seconds / len(results), 2),
     )  # fmt: skip
+
+
+def option_pairs(overrides: list[str]) -> list[str]:
+    """``KEY=VALUE`` items (``--override``) as train.py arguments ``--KEY VALUE``."""
+    return [part for item in overrides for part in ("--" + item.split("=", 1)[0], item.split("=", 1)[1])]
 
 
 def main_benchmark(argv: list[str] | None = None) -> list[dict]:
@@ -266,8 +285,7 @@ def main_benchmark(argv: list[str] | None = None) -> list[dict]:
             record = zsn2n_row(pairs, args.zsn2n_iterations)
         else:
             steps = args.laine_steps if row.startswith("laine") and args.laine_steps else args.steps
-            more = [part for item in args.override for part in ("--" + item.split("=", 1)[0], item.split("=", 1)[1])]
-            record = trained_row(row, data, steps, args.patch, more)
+            record = trained_row(row, data, steps, args.patch, option_pairs(args.override))
         records.append(record)
         append_records(args.out, [record])
     return records

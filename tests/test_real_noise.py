@@ -115,3 +115,23 @@ def test_the_benchmarks_stretch_each_step_schedule_to_their_steps():
     assert schedule_length_arguments("laine_bsd68", 200) == [prefix + "total_steps", "200"]
     assert schedule_length_arguments("n2s_bsd68", 200) == []  # MultiStepLR milestones, per epoch
     assert schedule_length_arguments("r2r_nam", 200) == []
+
+
+@pytest.mark.real_data
+def test_the_trend_scores_every_checkpoint_with_its_own_weights(tmp_path: Path):
+    """Each kept checkpoint is tested with its weights: a second test in one run folder writes a new
+    results file, and reading the first one again gave every checkpoint the first one's scores."""
+    from benchmarks.common import shared_data
+    from benchmarks.real_noise_trend import main as trend_main
+
+    try:
+        if not (shared_data() / "Nam_real_noise").is_dir():
+            pytest.skip("the Nam pairs are not present")
+    except FileNotFoundError:
+        pytest.skip("no data folder")
+    record = trend_main(["--row", "n2s_pd", "--steps", "20", "--every", "10", "--images", "2", "--patch", "40",
+                         "--out", str(tmp_path / "trend.json")])  # fmt: skip
+    steps = [checkpoint["step"] for checkpoint in record["checkpoints"]]
+    assert steps == [10, 20] and record["images"] == 2 and record["lr_schedule"] == "CosineAnnealingLR"
+    first, second = (checkpoint["psnr"] for checkpoint in record["checkpoints"])
+    assert first != second
