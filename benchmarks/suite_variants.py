@@ -83,6 +83,13 @@ VARIANTS = {
                                "ReLU in the U-Net (DeepInverse's UNet; the official Neighbor2Neighbor U-Net: "
                                "LeakyReLU 0.1)"),
 }  # fmt: skip
+# A peer's suite row on another data seed: its inputs are the fixed noisy training images of that seed
+# (the test images stay the suite's) and its script takes the same seed for its own draws.
+# name: (peer row, data seed)
+PEER_VARIANTS = {
+    "careamics_n2v_data_seed1": ("careamics_n2v", 1),
+    "careamics_n2v_data_seed2": ("careamics_n2v", 2),
+}
 
 
 def suite_rows(path: Path, budget: dict) -> dict[str, dict]:
@@ -105,9 +112,26 @@ def run_variant(suite: Suite, row: str, overrides: list[str], name: str, baselin
     return record
 
 
+def run_peer_variant(suite: Suite, peer_row: str, seed: int, name: str, baseline: dict | None = None) -> dict:
+    """The peer's suite row trained on the fixed noisy images of data seed ``seed``; its record."""
+    from benchmarks.peers.rows import PEERS, peer_record, run_peer, write_suite_inputs
+    from benchmarks.suite import SIGMA
+
+    peer = PEERS[peer_row]
+    test = suite.test_data().datasets["test"]
+    inputs = suite.runs / name / "inputs.npz"
+    write_suite_inputs(inputs, suite.data_root, test, SIGMA, seed=seed)
+    result = run_peer(peer, inputs, suite.runs / name / "outputs.npz", suite.budget, suite.log, ("--seed", str(seed)))
+    record = peer_record(peer, result, [test[i]["clean"] for i in range(len(test))], None)
+    record = {"variant": name, **record, "overrides": f"data seed {seed} (inputs), --seed {seed} (script)"}
+    if baseline is not None:
+        record.update(row_psnr=baseline["psnr"], row_commit=baseline["commit"])
+    return record
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("variants", nargs="*", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("variants", nargs="*", choices=[*VARIANTS, *PEER_VARIANTS], default=list(VARIANTS))
     parser.add_argument("--quick", action="store_true", help="the suite's tiny budget: checks the code path")
     parser.add_argument("--data", type=Path, help="folder with Train400/, BSD68/ (default ./data or ../shared/data)")
     parser.add_argument("--out", type=Path, default=RESULTS / "suite_variants.json", help="results JSON (appended)")
@@ -117,9 +141,15 @@ def main(argv: list[str] | None = None) -> None:
     rows = suite_rows(RESULTS / "suite_cpu.json", suite.budget)
     started_at = commit()  # the code this run imported, whatever is committed while it runs
     for name in args.variants:
-        row, overrides, what = VARIANTS[name]
-        suite.log(f"variant {name}: {what}")
-        record = run_variant(suite, row, overrides, name, rows.get(row))
+        if name in PEER_VARIANTS:
+            row, seed = PEER_VARIANTS[name]
+            what = f"the peer row on data seed {seed}"
+            suite.log(f"variant {name}: {what}")
+            record = run_peer_variant(suite, row, seed, name, rows.get(row))
+        else:
+            row, overrides, what = VARIANTS[name]
+            suite.log(f"variant {name}: {what}")
+            record = run_variant(suite, row, overrides, name, rows.get(row))
         record.update(what=what, device=device_name(), commit=started_at,
                       command="python -m benchmarks.suite_variants " + " ".join(sys.argv[1:]))  # fmt: skip
         append_records(args.out, [record])

@@ -90,3 +90,24 @@ def test_append_records_takes_a_results_name_or_a_json_path(tmp_path: Path, monk
     common.append_records(path, [{"a": 1}])
     assert common.append_records(str(path), [{"b": 2}]) == path
     assert json.loads(path.read_text()) == [{"a": 1}, {"b": 2}] and json.loads(named.read_text()) == [{"a": 1}]
+
+
+def test_a_peer_variant_trains_on_its_data_seeds_noisy_images(tiny_root: Path, tmp_path: Path, monkeypatch):
+    """The peer's inputs are the fixed noisy training images of the variant's data seed (not seed 0's),
+    the test images stay the suite's, and a peer without its environment gets a record saying so."""
+    from benchmarks import suite_variants
+    from benchmarks.peers.exchange import read_inputs
+    from benchmarks.peers.rows import write_suite_inputs
+
+    monkeypatch.setenv("CAREAMICS_PYTHON", str(tmp_path / "missing" / "python"))
+    out = tmp_path / "variants.json"
+    suite_variants.main(["careamics_n2v_data_seed1", "--quick", "--data", str(tiny_root), "--out", str(out)])
+    (record,) = json.loads(out.read_text())
+    assert record["variant"] == "careamics_n2v_data_seed1" and record["note"].startswith("not run")
+    written = suite_variants.REPO / "runs" / "suite_variants" / "careamics_n2v_data_seed1" / "inputs.npz"
+    seed1_train, seed1_test, _ = read_inputs(written)
+    quick = suite.Suite(dict(suite.QUICK), tiny_root, tmp_path / "unused.json", None, tmp_path)
+    write_suite_inputs(tmp_path / "seed0.npz", tiny_root, quick.test_data().datasets["test"], suite.SIGMA)
+    seed0_train, seed0_test, _ = read_inputs(tmp_path / "seed0.npz")
+    assert seed1_train.shape == seed0_train.shape and not np.allclose(seed1_train, seed0_train)
+    assert all(np.array_equal(a, b) for a, b in zip(seed1_test, seed0_test, strict=True))

@@ -46,14 +46,14 @@ def peer_python(peer: Peer) -> Path:
     return Path(os.environ.get(peer.python_variable, peer.default_python))
 
 
-def write_suite_inputs(path: Path, data_root: Path, test_dataset, sigma: float) -> None:
-    """The fixed noisy training images (the draws of ``noise_draws: fixed``, seed 0, as the suite's rows
-    train on) and the suite's noisy test images."""
+def write_suite_inputs(path: Path, data_root: Path, test_dataset, sigma: float, seed: int = 0) -> None:
+    """The fixed noisy training images (the draws of ``noise_draws: fixed`` with the data module's
+    ``seed``: 0, as the suite's rows train on) and the suite's noisy test images."""
     from datamodules import BSD
     from datamodules.datasets import fixed_noisy_image
     from noise import Gaussian
 
-    data = BSD(str(data_root), test_set="BSD68", noise=Gaussian(sigma=sigma), noise_draws="fixed")
+    data = BSD(str(data_root), test_set="BSD68", noise=Gaussian(sigma=sigma), noise_draws="fixed", seed=seed)
     data.setup("fit")
     train = data.datasets["train"]
     noisy = [fixed_noisy_image(train.images[i], train.noise, train.seed, i)[0]["noisy"][..., 0]
@@ -65,12 +65,15 @@ def write_suite_inputs(path: Path, data_root: Path, test_dataset, sigma: float) 
     write_inputs(path, np.stack(noisy), tests, sigma / 255)
 
 
-def run_peer(peer: Peer, inputs: Path, outputs: Path, budget: dict, log) -> tuple[list[np.ndarray], dict] | str:
-    """The peer's denoised test images and its meta, or why it could not run."""
+def run_peer(
+    peer: Peer, inputs: Path, outputs: Path, budget: dict, log, extra: tuple[str, ...] = ()
+) -> tuple[list[np.ndarray], dict] | str:
+    """The peer's denoised test images and its meta, or why it could not run; ``extra``: more options
+    of its script (e.g. ``--seed``)."""
     python = peer_python(peer)
     if not python.exists():
         return f"not run: no Python at {python} (set {peer.python_variable}; see benchmarks/peers/__init__.py)"
-    options = list(peer.script_options)
+    options = [*peer.script_options, *extra]
     for key in peer.budget_options:
         options += [f"--{'samples' if key == 'r2r_k' else key}", str(budget[key])]
     command = [str(python), str(Path(__file__).with_name(peer.script)), str(inputs), str(outputs), *options,
