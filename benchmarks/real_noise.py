@@ -184,7 +184,7 @@ def data_overrides(data_root: Path, count: int) -> list[str]:
     if count >= 25:
         return ["--data.init_args.noisy_dir", str(data_root / "noisy"), "--data.init_args.clean_dir",
                 str(data_root / "clean")]  # fmt: skip
-    subset = Path("runs/real_noise_subset")
+    subset = Path(f"runs/real_noise_subset_{count}")  # one per count: runs of different counts can overlap
     shutil.rmtree(subset, ignore_errors=True)
     for folder, suffix in (("noisy", "noise"), ("clean", "gt")):
         (subset / folder).mkdir(parents=True)

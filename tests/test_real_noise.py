@@ -135,3 +135,28 @@ def test_the_trend_scores_every_checkpoint_with_its_own_weights(tmp_path: Path):
     assert steps == [10, 20] and record["images"] == 2 and record["lr_schedule"] == "CosineAnnealingLR"
     first, second = (checkpoint["psnr"] for checkpoint in record["checkpoints"])
     assert first != second
+
+
+@pytest.mark.real_data
+def test_inference_variants_score_the_same_weights_with_the_inference_changed(tmp_path: Path):
+    """The run's own inference scores what the run's test scored; another PD stride at inference scores
+    the same weights differently."""
+    from benchmarks.common import shared_data
+    from benchmarks.real_noise import data_overrides, fit_row, test_scores
+    from benchmarks.real_noise_inference import main as inference_main
+
+    try:
+        if not (shared_data() / "Nam_real_noise").is_dir():
+            pytest.skip("the Nam pairs are not present")
+    except FileNotFoundError:
+        pytest.skip("no data folder")
+    run = tmp_path / "real_noise_n2s_pd"
+    data = data_overrides(shared_data() / "Nam_real_noise", 2)
+    cli, _, _ = fit_row("n2s_pd", data, 10, 40, ["--trainer.limit_val_batches", "0", "--checkpoint.monitor", "null"],
+                        run)  # fmt: skip
+    scored, _ = test_scores(cli, run, None)
+    records = inference_main([str(run), "--images", "2", "--variants", "pd2", "pd5", "--out", str(tmp_path / "i.json")])
+    by_variant = {record["variant"]: record for record in records}
+    assert by_variant["pd2"]["per_image"] == {scene: [round(p, 3), round(s, 4)] for scene, p, s in scored}
+    assert by_variant["pd5"]["psnr"] != by_variant["pd2"]["psnr"]
+    assert by_variant["pd2"]["pd_stride"] == 5 and by_variant["pd2"]["trained_steps"] == 10
