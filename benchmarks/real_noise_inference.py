@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     records = []
     for name in args.variants:
         what, overrides = VARIANTS[name]
-        root = Path("runs") / f"real_noise_inference_{name}"
+        root = args.run / "inference" / name  # inside the run: runs of other models never share it
         shutil.rmtree(root, ignore_errors=True)
         started = time.perf_counter()
         cli_main(["test", "-c", str(args.run / "checkpoints" / "config.yaml"), "--ckpt_path", str(checkpoint),
