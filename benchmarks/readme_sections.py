@@ -216,6 +216,48 @@ def real_noise() -> list[str]:
     return lines
 
 
+def real_noise_studies() -> list[str]:
+    """Training strides (``real_noise.py --out real_noise_pd_strides``) and inference choices on fixed
+    weights (``real_noise_inference.py``): one table each, latest record per row."""
+    lines = []
+    strides = _load("real_noise_pd_strides")
+    if strides:
+        latest = {(r["row"], r["pd_stride"], r["pd_stride_inference"], r["steps"], r["patch"]): r for r in strides}
+        lines += [
+            "Training with other PD strides, the rest as the row (`benchmarks/results/real_noise_pd_strides.json`; "
+            "each record holds its command and commit):",
+            "",
+            "| row | PD stride train / test | steps x batch x patch | PSNR dB | SSIM | training s |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in sorted(latest.values(), key=lambda r: (r["row"], -r["pd_stride"], -r["pd_stride_inference"])):
+            lines.append(f"| {r['row']} | {r['pd_stride']} / {r['pd_stride_inference']} | {_budget(r)} | "
+                         f"{r['psnr']:.2f} | {r['ssim']:.4f} | {r['train_seconds']:.0f} |")  # fmt: skip
+    inference = _load("real_noise_inference")
+    noisy = next((r["per_image"] for r in reversed(_load("real_noise")) if r.get("row") == "noisy"), {})
+
+    def gain(record: dict) -> str:  # over the noisy input on the same images
+        scenes = [noisy.get(scene) for scene in record["per_image"]]
+        return f"{record['psnr'] - sum(s[0] for s in scenes) / len(scenes):+.2f}" if all(scenes) else ""
+
+    if inference:
+        latest = {(r["row"], r["images"]): r for r in inference}
+        lines += [""] if lines else []
+        lines += [
+            "Inference choices on fixed trained weights (`python benchmarks/real_noise_inference.py <run>`; "
+            "`benchmarks/results/real_noise_inference.json`). The model is the row before the colon, trained "
+            "with PD stride `trained PD` for `steps`; the variant changes only the inference:",
+            "",
+            "| model:variant | what | trained PD | steps | images | PSNR dB | vs noisy | SSIM | inference s/image |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in sorted(latest.values(), key=lambda r: (-r["images"], r["row"])):
+            lines.append(f"| {r['row']} | {r['what']} | {r['pd_stride']} | {r['trained_steps']} | {r['images']} | "
+                         f"{r['psnr']:.2f} | {gain(r)} | {r['ssim']:.4f} | "
+                         f"{r['inference_seconds_per_image']:.2f} |")  # fmt: skip
+    return lines or ["Nothing recorded yet: `benchmarks/real_noise_inference.py` writes this section."]
+
+
 def peer_gaps() -> list[str]:
     """Each suite variant beside its suite row (what one setting of a peer, or another seed, moves), and
     the per-step time of each network under each environment's torch."""
@@ -253,7 +295,7 @@ def peer_gaps() -> list[str]:
 
 
 SECTIONS = {"training-speed": training_speed, "zsn2n-cpu": zsn2n_cpu, "results": results, "real-noise": real_noise,
-            "peer-gaps": peer_gaps}  # fmt: skip
+            "real-noise-studies": real_noise_studies, "peer-gaps": peer_gaps}  # fmt: skip
 
 
 def _replace(text: str, name: str, lines: list[str]) -> str:

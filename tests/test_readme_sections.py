@@ -52,3 +52,20 @@ def test_real_noise_rows_are_replaced_by_later_runs_at_the_same_patch(tmp_path, 
     (tmp_path / "real_noise.json").write_text(json.dumps([old, other_patch, new]))
     table = [line for line in readme_sections.real_noise() if line.startswith("| n2s |")]
     assert [line.split(" | ")[2] for line in table] == ["32.00", "31.00"]
+
+
+def test_inference_variants_are_set_against_the_noisy_input_on_their_own_images(tmp_path, monkeypatch):
+    import json
+
+    from benchmarks import readme_sections
+
+    monkeypatch.setattr(readme_sections, "RESULTS", tmp_path)
+    assert readme_sections.real_noise_studies()[0].startswith("Nothing recorded yet")
+    noisy = {"stage": "denoise", "row": "noisy", "psnr": 36.0, "per_image": {"01": [35.0, 0.9], "02": [37.0, 0.9]}}
+    (tmp_path / "real_noise.json").write_text(json.dumps([noisy]))
+    base = {"what": "w", "pd_stride": 5, "trained_steps": 1500, "ssim": 0.95, "inference_seconds_per_image": 1.0}
+    subset = {**base, "row": "n2s_pd:pd2", "images": 1, "psnr": 36.0, "per_image": {"01": [36.0, 0.95]}}
+    whole = {**base, "row": "n2s_pd:pd2", "images": 2, "psnr": 36.5, "per_image": noisy["per_image"]}
+    (tmp_path / "real_noise_inference.json").write_text(json.dumps([subset, whole]))
+    rows = [line for line in readme_sections.real_noise_studies() if line.startswith("| n2s_pd:pd2 |")]
+    assert [line.split(" | ")[5:7] for line in rows] == [["36.50", "+0.50"], ["36.00", "+1.00"]]
