@@ -258,6 +258,31 @@ def real_noise_studies() -> list[str]:
     return lines or ["Nothing recorded yet: `benchmarks/real_noise_inference.py` writes this section."]
 
 
+def _data_seed_spread(variants: list[dict], by_row: dict[str, dict]) -> list[str]:
+    """Each row or variant ``X`` that has ``X_data_seed<k>`` variants: its PSNR on every data seed (seed 0:
+    the suite row ``X``, else the variant ``X``) and their mean - what the draw of noisy training
+    images and crops moves at the suite's budget."""
+    seeds: dict[str, dict[int, float]] = {}
+    latest = {r["variant"]: r for r in variants}
+    for name, record in latest.items():
+        base, _, seed = name.rpartition("_data_seed")
+        if base and seed.isdigit():
+            seeds.setdefault(base, {})[int(seed)] = record["psnr"]
+    lines = []
+    for base, by_seed in seeds.items():
+        first = by_row.get(base) or latest.get(base)
+        if first is not None:
+            by_seed[0] = first["psnr"]
+        values = [by_seed[k] for k in sorted(by_seed)]
+        lines.append(f"- {base} on data seeds {', '.join(map(str, sorted(by_seed)))}: "
+                     f"{', '.join(f'{v:.2f}' for v in values)} dB (mean {sum(values) / len(values):.2f}, "
+                     f"range {max(values) - min(values):.2f})")  # fmt: skip
+    if not lines:
+        return []
+    return ["", "The same rows on other data seeds (other fixed noisy training images, crops and orientations; "
+            "the test images unchanged):", "", *lines]  # fmt: skip
+
+
 def peer_gaps() -> list[str]:
     """Each suite variant beside its suite row (what one setting of a peer, or another seed, moves), and
     the per-step time of each network under each environment's torch."""
@@ -279,6 +304,7 @@ def peer_gaps() -> list[str]:
             delta = f"{r['psnr'] - row_psnr:+.2f}" if row_psnr is not None else ""
             lines.append(f"| {r['variant']} | {r['what']} | {base} | {r['psnr']:.2f} | {delta} | "
                          f"{r['train_seconds']:.0f} | `{r['commit']}` |")  # fmt: skip
+    lines += _data_seed_spread(variants, by_row)
     for record in _load("peer_step_times")[-1:]:
         lines += [""] if lines else []
         lines += [

@@ -69,3 +69,22 @@ def test_inference_variants_are_set_against_the_noisy_input_on_their_own_images(
     (tmp_path / "real_noise_inference.json").write_text(json.dumps([subset, whole]))
     rows = [line for line in readme_sections.real_noise_studies() if line.startswith("| n2s_pd:pd2 |")]
     assert [line.split(" | ")[5:7] for line in rows] == [["36.50", "+0.50"], ["36.00", "+1.00"]]
+
+
+def test_data_seed_variants_are_gathered_with_the_row_as_seed_zero(tmp_path, monkeypatch):
+    import json
+
+    from benchmarks import readme_sections
+
+    monkeypatch.setattr(readme_sections, "RESULTS", tmp_path)
+    suite = {"protocol": {}, "records": [{"row": "noise2void", "psnr": 24.0}]}
+    (tmp_path / "suite_cpu.json").write_text(json.dumps(suite))
+    base = {"what": "w", "train_seconds": 1.0, "commit": "c", "row": "noise2void"}
+    variants = [{**base, "variant": "noise2void_data_seed1", "psnr": 25.0},
+                {**base, "variant": "noise2void_data_seed2", "psnr": 24.5},
+                {**base, "variant": "noise2void_device", "psnr": 24.6},
+                {**base, "variant": "noise2void_device_data_seed1", "psnr": 24.8}]  # fmt: skip
+    (tmp_path / "suite_variants.json").write_text(json.dumps(variants))
+    lines = readme_sections.peer_gaps()
+    assert "- noise2void on data seeds 0, 1, 2: 24.00, 25.00, 24.50 dB (mean 24.50, range 1.00)" in lines
+    assert "- noise2void_device on data seeds 0, 1: 24.60, 24.80 dB (mean 24.70, range 0.20)" in lines
