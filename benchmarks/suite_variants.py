@@ -135,8 +135,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="the suite's tiny budget: checks the code path")
     parser.add_argument("--data", type=Path, help="folder with Train400/, BSD68/ (default ./data or ../shared/data)")
     parser.add_argument("--out", type=Path, default=RESULTS / "suite_variants.json", help="results JSON (appended)")
+    parser.add_argument("--runs", type=Path, default=REPO / "runs" / "suite_variants", help="training folders")
     args = parser.parse_args(argv)
-    runs = REPO / "runs" / "suite_variants"
+    runs = args.runs
     suite = Suite(dict(QUICK if args.quick else FULL), args.data or shared_data(), runs / "unused.json", None, runs)
     rows = suite_rows(RESULTS / "suite_cpu.json", suite.budget)
     started_at = commit()  # the code this run imported, whatever is committed while it runs

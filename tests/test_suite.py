@@ -70,7 +70,8 @@ def test_suite_variants_train_the_row_with_its_overrides(tiny_root: Path, tmp_pa
     from benchmarks import suite_variants
 
     out = tmp_path / "variants.json"
-    suite_variants.main(["r2r_seed1", "r2r_no_bn", "--quick", "--data", str(tiny_root), "--out", str(out)])
+    suite_variants.main(["r2r_seed1", "r2r_no_bn", "--quick", "--data", str(tiny_root), "--out", str(out),
+                         "--runs", str(tmp_path / "runs")])  # fmt: skip
     records = {record["variant"]: record for record in json.loads(out.read_text())}
     assert set(records) == {"r2r_seed1", "r2r_no_bn"}
     seed1, no_bn = records["r2r_seed1"], records["r2r_no_bn"]
@@ -101,10 +102,12 @@ def test_a_peer_variant_trains_on_its_data_seeds_noisy_images(tiny_root: Path, t
 
     monkeypatch.setenv("CAREAMICS_PYTHON", str(tmp_path / "missing" / "python"))
     out = tmp_path / "variants.json"
-    suite_variants.main(["careamics_n2v_data_seed1", "--quick", "--data", str(tiny_root), "--out", str(out)])
+    runs = tmp_path / "runs"
+    suite_variants.main(["careamics_n2v_data_seed1", "--quick", "--data", str(tiny_root), "--out", str(out),
+                         "--runs", str(runs)])  # fmt: skip
     (record,) = json.loads(out.read_text())
     assert record["variant"] == "careamics_n2v_data_seed1" and record["note"].startswith("not run")
-    written = suite_variants.REPO / "runs" / "suite_variants" / "careamics_n2v_data_seed1" / "inputs.npz"
+    written = runs / "careamics_n2v_data_seed1" / "inputs.npz"
     seed1_train, seed1_test, _ = read_inputs(written)
     quick = suite.Suite(dict(suite.QUICK), tiny_root, tmp_path / "unused.json", None, tmp_path)
     write_suite_inputs(tmp_path / "seed0.npz", tiny_root, quick.test_data().datasets["test"], suite.SIGMA)
