@@ -216,23 +216,32 @@ def real_noise() -> list[str]:
     return lines
 
 
+def _changed(record: dict) -> str:
+    """The settings a real-noise record trained with beyond its row's own, in short (model arguments
+    without their prefix; validation and checkpoint selection, off in every such run, left out)."""
+    words = record.get("overrides", "").split()
+    pairs = [(k, v) for k, v in zip(words[::2], words[1::2], strict=False)
+             if k not in ("--trainer.limit_val_batches", "--checkpoint.monitor")]  # fmt: skip
+    return ", ".join(f"{k.rsplit('.', 1)[-1]} {v}" for k, v in pairs) or "-"
+
+
 def real_noise_studies() -> list[str]:
     """Training strides (``real_noise.py --out real_noise_pd_strides``) and inference choices on fixed
     weights (``real_noise_inference.py``): one table each, latest record per row."""
     lines = []
     strides = _load("real_noise_pd_strides")
     if strides:
-        latest = {(r["row"], r["pd_stride"], r["pd_stride_inference"], r["steps"], r["patch"]): r for r in strides}
+        latest = {(r["row"], r["steps"], r["patch"], _changed(r)): r for r in strides}
         lines += [
-            "Training with other PD strides, the rest as the row (`benchmarks/results/real_noise_pd_strides.json`; "
+            "Training with one setting changed, the rest as the row (`benchmarks/results/real_noise_pd_strides.json`; "
             "each record holds its command and commit):",
             "",
-            "| row | PD stride train / test | steps x batch x patch | PSNR dB | SSIM | training s |",
-            "|---|---|---|---|---|---|",
+            "| row | changed | PD stride train / test | steps x batch x patch | PSNR dB | SSIM | training s |",
+            "|---|---|---|---|---|---|---|",
         ]
-        for r in sorted(latest.values(), key=lambda r: (r["row"], -r["pd_stride"], -r["pd_stride_inference"])):
-            lines.append(f"| {r['row']} | {r['pd_stride']} / {r['pd_stride_inference']} | {_budget(r)} | "
-                         f"{r['psnr']:.2f} | {r['ssim']:.4f} | {r['train_seconds']:.0f} |")  # fmt: skip
+        for r in sorted(latest.values(), key=lambda r: (r["row"], _changed(r), -r["pd_stride"])):
+            lines.append(f"| {r['row']} | {_changed(r)} | {r['pd_stride']} / {r['pd_stride_inference']} | "
+                         f"{_budget(r)} | {r['psnr']:.2f} | {r['ssim']:.4f} | {r['train_seconds']:.0f} |")  # fmt: skip
     inference = _load("real_noise_inference")
     noisy = next((r["per_image"] for r in reversed(_load("real_noise")) if r.get("row") == "noisy"), {})
 

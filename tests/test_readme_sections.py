@@ -88,3 +88,12 @@ def test_data_seed_variants_are_gathered_with_the_row_as_seed_zero(tmp_path, mon
     lines = readme_sections.peer_gaps()
     assert "- noise2void on data seeds 0, 1, 2: 24.00, 25.00, 24.50 dB (mean 24.50, range 1.00)" in lines
     assert "- noise2void_device on data seeds 0, 1: 24.60, 24.80 dB (mean 24.70, range 0.20)" in lines
+
+
+def test_a_stride_study_row_names_the_setting_it_changed():
+    from benchmarks.readme_sections import _changed
+
+    off = "--trainer.limit_val_batches 0 --checkpoint.monitor null"
+    assert _changed({"overrides": off}) == "-"
+    changed = f"{off} --model.init_args.network.init_args.network.init_args.batch_norm false"
+    assert _changed({"overrides": changed}) == "batch_norm false"
