@@ -213,7 +213,7 @@ def fit_row(row: str, data: list[str], steps: int, patch: int | None, more: list
     return cli, extra, time.perf_counter() - started
 
 
-def test_scores(cli, root: Path, checkpoint: str | None) -> tuple[list[tuple[str, float, float]], float]:
+def checkpoint_scores(cli, root: Path, checkpoint: str | None) -> tuple[list[tuple[str, float, float]], float]:
     """(scene, PSNR, SSIM) of every test pair denoised with ``checkpoint``'s weights (None: the weights
     in memory), and the seconds the test took."""
     for earlier in root.glob("test_results*.csv"):  # the writer picks a new name beside an earlier file
@@ -232,7 +232,7 @@ def trained_row(row: str, data: list[str], steps: int, patch: int | None, more: 
     callback = cli.trainer.checkpoint_callback
     # with a monitored metric, the best checkpoint by it; without one (monitor null), the last weights
     checkpoint = (callback.best_model_path or None) if callback is not None and callback.monitor else None
-    results, test_seconds = test_scores(cli, root, checkpoint)
+    results, test_seconds = checkpoint_scores(cli, root, checkpoint)
     model = cli.model
     return per_image_record(
         row, results, train_seconds, experiment=TRAINED[row][0], overrides=" ".join(extra),

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import append_records, shared_data
-from benchmarks.real_noise import TRAINED, base_record, data_overrides, fit_row, option_pairs, test_scores
+from benchmarks.real_noise import TRAINED, base_record, checkpoint_scores, data_overrides, fit_row, option_pairs
 
 STEP_IN_NAME = re.compile(r"trend-(?:step=)?(\d+)")
 
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> dict:
         sys.exit(f"no step checkpoints in {root / 'checkpoints'}: --every ({args.every}) must be at most --steps")
     checkpoints = []
     for step, path in saved:
-        results, _ = test_scores(cli, root, str(path))
+        results, _ = checkpoint_scores(cli, root, str(path))
         psnr, ssim = float(np.mean([r[1] for r in results])), float(np.mean([r[2] for r in results]))
         checkpoints.append({"step": step, "psnr": round(psnr, 3), "ssim": round(ssim, 4)})
         print(f"{args.row} step {step:5d}: PSNR {psnr:.2f} dB  SSIM {ssim:.4f}", flush=True)

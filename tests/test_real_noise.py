@@ -142,7 +142,7 @@ def test_inference_variants_score_the_same_weights_with_the_inference_changed(tm
     """The run's own inference scores what the run's test scored; another PD stride at inference scores
     the same weights differently."""
     from benchmarks.common import shared_data
-    from benchmarks.real_noise import data_overrides, fit_row, test_scores
+    from benchmarks.real_noise import checkpoint_scores, data_overrides, fit_row
     from benchmarks.real_noise_inference import main as inference_main
 
     try:
@@ -154,7 +154,7 @@ def test_inference_variants_score_the_same_weights_with_the_inference_changed(tm
     data = data_overrides(shared_data() / "Nam_real_noise", 2)
     cli, _, _ = fit_row("n2s_pd", data, 10, 40, ["--trainer.limit_val_batches", "0", "--checkpoint.monitor", "null"],
                         run)  # fmt: skip
-    scored, _ = test_scores(cli, run, None)
+    scored, _ = checkpoint_scores(cli, run, None)
     records = inference_main([str(run), "--images", "2", "--variants", "pd2", "pd5", "--out", str(tmp_path / "i.json")])
     by_variant = {record["variant"]: record for record in records}
     assert by_variant["pd2"]["per_image"] == {scene: [round(p, 3), round(s, 4)] for scene, p, s in scored}
