@@ -220,10 +220,13 @@ def checkpoint_scores(cli, root: Path, checkpoint: str | None) -> tuple[list[tup
         earlier.unlink()
     started = time.perf_counter()
     cli.trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path=checkpoint, verbose=False)
-    seconds = time.perf_counter() - started
+    return read_test_results(root), time.perf_counter() - started
+
+
+def read_test_results(root: Path) -> list[tuple[str, float, float]]:
+    """(scene, PSNR, SSIM) per test pair from the ``test_results.csv`` a test wrote into ``root``."""
     with (root / "test_results.csv").open() as handle:
-        table = list(csv.DictReader(handle))
-    return [(r["image"], float(r["psnr"]), float(r["ssim"])) for r in table], seconds
+        return [(r["image"], float(r["psnr"]), float(r["ssim"])) for r in csv.DictReader(handle)]
 
 
 def trained_row(row: str, data: list[str], steps: int, patch: int | None, more: list[str]) -> dict:

@@ -16,7 +16,6 @@ checkpoint's training command) go to benchmarks/results/real_noise_inference.jso
 from __future__ import annotations
 
 import argparse
-import csv
 import shutil
 import sys
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 import yaml
 
 from benchmarks.common import append_records, shared_data
-from benchmarks.real_noise import data_overrides, per_image_record
+from benchmarks.real_noise import data_overrides, per_image_record, read_test_results
 
 ARG = "--model.init_args."
 # name: (what it is, train.py test overrides)
@@ -76,8 +75,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                   *data_overrides(data_root, args.images), *overrides, "--trainer.default_root_dir", str(root),
                   "--trainer.logger", "false", "--trainer.enable_progress_bar", "false"])  # fmt: skip
         seconds = time.perf_counter() - started
-        with (root / "test_results.csv").open() as handle:
-            results = [(r["image"], float(r["psnr"]), float(r["ssim"])) for r in csv.DictReader(handle)]
+        results = read_test_results(root)
         record = per_image_record(
             f"{args.run.name.removeprefix('real_noise_')}:{name}", results, seconds,
             stage="inference", variant=name, what=what, overrides=" ".join(overrides), run=str(args.run),

@@ -98,21 +98,17 @@ def suite_rows(path: Path, budget: dict) -> dict[str, dict]:
     return {r["row"]: r for r in payload.get("records", [])} if payload.get("protocol") == protocol(budget) else {}
 
 
-def run_variant(suite: Suite, row: str, overrides: list[str], name: str, baseline: dict | None = None) -> dict:
-    """The suite row ``row`` trained and tested with ``overrides``; its record (not yet written), with
-    ``baseline`` (the suite's record of that row) when given."""
+def run_variant(suite: Suite, row: str, overrides: list[str], name: str) -> dict:
+    """The suite row ``row`` trained and tested with ``overrides``; its record (not yet written)."""
     from benchmarks.suite import DATASET_LEVEL
 
     experiment, extra, draws, _ = DATASET_LEVEL[row]
     cli, _, fields = suite.train_and_test(row, experiment, draws, extra + overrides, suite.runs / name)
     parameters = sum(p.numel() for p in cli.model.network.parameters())
-    record = {"variant": name, "row": row, "overrides": " ".join(overrides), "parameters": parameters, **fields}
-    if baseline is not None:  # the suite row it departs from, as recorded when the variant ran
-        record.update(row_psnr=baseline["psnr"], row_commit=baseline["commit"])
-    return record
+    return {"variant": name, "row": row, "overrides": " ".join(overrides), "parameters": parameters, **fields}
 
 
-def run_peer_variant(suite: Suite, peer_row: str, seed: int, name: str, baseline: dict | None = None) -> dict:
+def run_peer_variant(suite: Suite, peer_row: str, seed: int, name: str) -> dict:
     """The peer's suite row trained on the fixed noisy images of data seed ``seed``; its record."""
     from benchmarks.peers.rows import PEERS, peer_record, run_peer, write_suite_inputs
     from benchmarks.suite import SIGMA
@@ -123,10 +119,7 @@ def run_peer_variant(suite: Suite, peer_row: str, seed: int, name: str, baseline
     write_suite_inputs(inputs, suite.data_root, test, SIGMA, seed=seed)
     result = run_peer(peer, inputs, suite.runs / name / "outputs.npz", suite.budget, suite.log, ("--seed", str(seed)))
     record = peer_record(peer, result, [test[i]["clean"] for i in range(len(test))], None)
-    record = {"variant": name, **record, "overrides": f"data seed {seed} (inputs), --seed {seed} (script)"}
-    if baseline is not None:
-        record.update(row_psnr=baseline["psnr"], row_commit=baseline["commit"])
-    return record
+    return {"variant": name, **record, "overrides": f"data seed {seed} (inputs), --seed {seed} (script)"}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -146,11 +139,13 @@ def main(argv: list[str] | None = None) -> None:
             row, seed = PEER_VARIANTS[name]
             what = f"the peer row on data seed {seed}"
             suite.log(f"variant {name}: {what}")
-            record = run_peer_variant(suite, row, seed, name, rows.get(row))
+            record = run_peer_variant(suite, row, seed, name)
         else:
             row, overrides, what = VARIANTS[name]
             suite.log(f"variant {name}: {what}")
-            record = run_variant(suite, row, overrides, name, rows.get(row))
+            record = run_variant(suite, row, overrides, name)
+        if row in rows:  # the suite row it departs from, as recorded when the variant ran
+            record.update(row_psnr=rows[row]["psnr"], row_commit=rows[row]["commit"])
         record.update(what=what, device=device_name(), commit=started_at,
                       command="python -m benchmarks.suite_variants " + " ".join(sys.argv[1:]))  # fmt: skip
         append_records(args.out, [record])

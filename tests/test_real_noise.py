@@ -117,18 +117,26 @@ def test_the_benchmarks_stretch_each_step_schedule_to_their_steps():
     assert schedule_length_arguments("r2r_nam", 200) == []
 
 
+def _nam_pairs_or_skip() -> Path:
+    """The Nam pairs' folder the benchmarks read, or a skip where this clone has no data."""
+    from benchmarks.common import shared_data
+
+    try:
+        nam = shared_data() / "Nam_real_noise"
+    except FileNotFoundError:
+        pytest.skip("no data folder")
+    if not nam.is_dir():
+        pytest.skip("the Nam pairs are not present")
+    return nam
+
+
 @pytest.mark.real_data
 def test_the_trend_scores_every_checkpoint_with_its_own_weights(tmp_path: Path):
     """Each kept checkpoint is tested with its weights: a second test in one run folder writes a new
     results file, and reading the first one again gave every checkpoint the first one's scores."""
-    from benchmarks.common import shared_data
     from benchmarks.real_noise_trend import main as trend_main
 
-    try:
-        if not (shared_data() / "Nam_real_noise").is_dir():
-            pytest.skip("the Nam pairs are not present")
-    except FileNotFoundError:
-        pytest.skip("no data folder")
+    _nam_pairs_or_skip()
     record = trend_main(["--row", "n2s_pd", "--steps", "20", "--every", "10", "--images", "2", "--patch", "40",
                          "--out", str(tmp_path / "trend.json")])  # fmt: skip
     steps = [checkpoint["step"] for checkpoint in record["checkpoints"]]
@@ -141,17 +149,12 @@ def test_the_trend_scores_every_checkpoint_with_its_own_weights(tmp_path: Path):
 def test_inference_variants_score_the_same_weights_with_the_inference_changed(tmp_path: Path):
     """The run's own inference scores what the run's test scored; another PD stride at inference scores
     the same weights differently."""
-    from benchmarks.common import shared_data
     from benchmarks.real_noise import checkpoint_scores, data_overrides, fit_row
     from benchmarks.real_noise_inference import main as inference_main
 
-    try:
-        if not (shared_data() / "Nam_real_noise").is_dir():
-            pytest.skip("the Nam pairs are not present")
-    except FileNotFoundError:
-        pytest.skip("no data folder")
+    nam = _nam_pairs_or_skip()
     run = tmp_path / "real_noise_n2s_pd"
-    data = data_overrides(shared_data() / "Nam_real_noise", 2)
+    data = data_overrides(nam, 2)
     cli, _, _ = fit_row("n2s_pd", data, 10, 40, ["--trainer.limit_val_batches", "0", "--checkpoint.monitor", "null"],
                         run)  # fmt: skip
     scored, _ = checkpoint_scores(cli, run, None)
