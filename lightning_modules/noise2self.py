@@ -26,6 +26,14 @@ from lightning_modules.pixel_shuffle import PixelShuffleDenoising
 Inference = Literal["single", "j_invariant"]
 
 
+def j_invariant_export_note(passes: int) -> str:
+    """What an exported network is when the method's inference is the J-invariant reconstruction."""
+    return (
+        f"one pass of the network; this method's inference (j_invariant) reassembles {passes} passes, each on "
+        "the image with one grid phase masked (core.masking.j_invariant_reconstruction)"
+    )
+
+
 class Noise2Self(PixelShuffleDenoising):
     """Args:
     network: any denoiser (the reference uses a DnCNN or a U-Net).
@@ -69,10 +77,7 @@ class Noise2Self(PixelShuffleDenoising):
 
     def exported_network(self) -> tuple[nn.Module, str]:
         if self.inference == "j_invariant":
-            return self.network, (
-                f"one pass of the network; this method's inference (j_invariant) reassembles {self.mask_width**2} "
-                "passes, each on the image with one grid phase masked (lightning_modules/masking.py)"
-            )
+            return self.network, j_invariant_export_note(self.mask_width**2)
         return super().exported_network()
 
     def denoise(

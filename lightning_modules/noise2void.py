@@ -7,7 +7,12 @@ the picked pixels only (Eq. 7-8 of the paper). The picked pixel's value never re
 target through the input, so for pixel-wise independent zero-mean noise the network learns the
 clean signal. N2V2 replaces by the median of the window without the centre and uses a U-Net with
 max-blur-pooling and no top skip connection (``networks.UNet(pooling="blur", top_skip=False)``),
-which removes N2V's checkerboard artefacts. Inference is a single pass on the noisy image. As the
+which removes N2V's checkerboard artefacts. Inference is a single pass on the noisy image (the paper's);
+``inference: j_invariant`` instead applies Noise2Self's construction of a J-invariant function from any
+network (Batson & Royer, ICML 2019, Sec. 4): ``inference_grid``^2 passes, each with one grid phase of
+pixels replaced by the mean of their 8 neighbours, every output pixel taken from the pass that hid it.
+The output at a pixel then never reads that pixel's own noisy value, which the single pass does even
+though training never asked it to; it is also what R3 (``r3_passes``) needs. As the
 official code (and CAREamics) standardise the data by its mean and standard deviation, the shipped
 configs wrap the U-Net in ``networks.Standardized``.
 
@@ -22,9 +27,10 @@ import torch
 from torch import Tensor, nn
 
 from core.choices import check_choice
-from core.masking import masked_mse
+from core.masking import j_invariant_reconstruction, masked_mse
 from core.n2v_manipulation import Replacement, StructAxis, n2v_manipulate
-from lightning_modules.base import Batch
+from lightning_modules.base import Batch, Stage
+from lightning_modules.noise2self import Inference, j_invariant_export_note
 from lightning_modules.pixel_shuffle import PixelShuffleDenoising
 
 
@@ -37,6 +43,8 @@ class Noise2Void(PixelShuffleDenoising):
     struct_length: structN2V: the blind spot is a line of this many pixels (odd; 1: off), for noise
         correlated along one axis (``python -m noise.correlation`` measures it).
     struct_axis: the line's direction, ``horizontal`` (along rows) or ``vertical``.
+    inference: ``single`` (one pass, the paper's) or ``j_invariant`` (blind: ``inference_grid``^2 passes).
+    inference_grid: the grid period w of the ``j_invariant`` inference.
     **kwargs: ``pd_stride`` and the other pixel-shuffle options (``PixelShuffleDenoising``), and the
         ``DenoisingModule`` arguments.
     """
@@ -49,6 +57,8 @@ class Noise2Void(PixelShuffleDenoising):
         replacement: Replacement = "uniform",
         struct_length: int = 1,
         struct_axis: StructAxis = "horizontal",
+        inference: Inference = "single",
+        inference_grid: int = 4,
         **kwargs,
     ) -> None:
         super().__init__(network, **kwargs)
@@ -63,6 +73,14 @@ class Noise2Void(PixelShuffleDenoising):
             raise ValueError(f"struct_length must be an odd number >= 1 (the line is centred), got {struct_length}")
         self.struct_length = struct_length
         self.struct_axis = check_choice("struct_axis", struct_axis, StructAxis)
+        self.inference = check_choice("inference", inference, Inference)
+        if inference_grid < 2:
+            raise ValueError(f"inference_grid must be >= 2, got {inference_grid}")
+        self.inference_grid = inference_grid
+
+    @property
+    def blind_inference(self) -> bool:
+        return self.inference == "j_invariant"
 
     def training_loss(self, batch: Batch, generator: torch.Generator) -> Tensor:
         noisy = batch["noisy"]
@@ -70,3 +88,15 @@ class Noise2Void(PixelShuffleDenoising):
             noisy, self.mask_fraction, generator, self.radius, self.replacement, self.struct_length, self.struct_axis
         )
         return masked_mse(self.fit_network(manipulated), noisy, mask)
+
+    def exported_network(self) -> tuple[nn.Module, str]:
+        if self.blind_inference:
+            return self.network, j_invariant_export_note(self.inference_grid**2)
+        return super().exported_network()
+
+    def denoise(
+        self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None, stage: Stage = "test"
+    ) -> Tensor:
+        if self.blind_inference:
+            return j_invariant_reconstruction(self.inference_network(), noisy, self.inference_grid)
+        return self.inference_network()(noisy)

@@ -6,7 +6,8 @@ on sub-images whose noise is nearly independent even where the camera's is not);
 PD sub-images at ``pd_stride_inference`` and merges them back, then optionally refines with R3. R3
 needs an inference that never reads the pixel it denoises (AP-BSN refines with its blind-spot
 network): Noise2Void's and Noise2Self's single pass and the Laine posterior mean read it, and would
-copy back the noise that R3 puts into a random fraction of the pixels, so R3 is refused with them.
+copy back the noise that R3 puts into a random fraction of the pixels, so R3 is refused with them
+(their ``j_invariant`` inference and the Laine ``prior`` inference are blind).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class PixelShuffleDenoising(DenoisingModule):
                 f"refines with its blind-spot network), and {type(self).__name__}'s inference "
                 f"({getattr(self, 'inference', 'one pass of the network')}) reads it, so the refinement would "
                 "put the noise of the replaced pixels back. Set model.init_args.r3_passes: 0, or a blind "
-                "inference where the method has one (Noise2Self: inference j_invariant; BlindSpot: "
+                "inference where the method has one (Noise2Self, Noise2Void: inference j_invariant; BlindSpot: "
                 "inference prior)."
             )
 

@@ -5,7 +5,7 @@ from unittest.mock import PropertyMock, patch
 import pytest
 import torch
 
-from core.masking import masked_mse
+from core.masking import j_invariant_reconstruction, masked_mse
 from core.n2v_manipulation import n2v_manipulate, neighbour_offsets, stratified_coordinates
 from lightning_modules import Noise2Void
 from networks import UNet
@@ -133,3 +133,24 @@ def test_struct_mask_keeps_every_original_value_of_the_line_out_of_the_input(axi
 def test_struct_length_must_be_odd():
     with pytest.raises(ValueError, match="odd"):
         n2v_manipulate(torch.rand(1, 1, 8, 8), 0.1, torch.Generator(), struct_length=4)
+
+
+def test_blind_inference_never_reads_the_pixel_it_denoises():
+    # Noise2Self's J-invariant construction on the Noise2Void network: the gradient of the output at a
+    # pixel with respect to that pixel's input is zero, and the single pass's is not (the test can fail)
+    torch.manual_seed(0)
+    network = UNet(depth=1, width=4)
+    model = Noise2Void(network, inference="j_invariant").eval()
+    image = torch.rand(1, 1, 16, 16, requires_grad=True)
+    for row, col in ((5, 6), (0, 15)):
+        (blind,) = torch.autograd.grad(model.denoise(image)[0, 0, row, col], image)
+        (single,) = torch.autograd.grad(network(image)[0, 0, row, col], image)
+        assert blind[0, 0, row, col] == 0 and single[0, 0, row, col] != 0
+        assert blind[0, 0, row, col + (1 if col < 15 else -1)] != 0
+    with torch.no_grad():
+        assert torch.equal(model.denoise(image), j_invariant_reconstruction(network, image, 4))
+    assert "reassembles 16 passes" in model.exported_network()[1]
+    with pytest.raises(ValueError, match="inference_grid"):
+        Noise2Void(network, inference="j_invariant", inference_grid=1)
+    with pytest.raises(ValueError, match="inference"):
+        Noise2Void(network, inference="blind")

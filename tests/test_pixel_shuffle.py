@@ -100,6 +100,7 @@ def _with_r3(method: str, **options):
     "make, blind",
     [
         (lambda: _with_r3("n2v"), False),
+        (lambda: _with_r3("n2v", inference="j_invariant", inference_grid=2), True),
         (lambda: _with_r3("n2s"), False),
         (lambda: _with_r3("n2s", inference="j_invariant"), True),
         (lambda: _with_r3("blindspot"), False),
