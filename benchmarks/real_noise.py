@@ -229,8 +229,7 @@ def read_test_results(root: Path) -> list[tuple[str, float, float]]:
         return [(r["image"], float(r["psnr"]), float(r["ssim"])) for r in csv.DictReader(handle)]
 
 
-def trained_row(row: str, data: list[str], steps: int, patch: int | None, more: list[str]) -> dict:
-    root = Path(f"runs/real_noise_{row}")
+def trained_row(row: str, data: list[str], steps: int, patch: int | None, more: list[str], root: Path) -> dict:
     cli, extra, train_seconds = fit_row(row, data, steps, patch, more, root)
     callback = cli.trainer.checkpoint_callback
     # with a monitored metric, the best checkpoint by it; without one (monitor null), the last weights
@@ -266,11 +265,16 @@ def main_benchmark(argv: list[str] | None = None) -> list[dict]:
                         "model.init_args.network.init_args.residual=true")  # fmt: skip
     parser.add_argument("--skip-estimation", action="store_true", help="no noise-level and correlation stages")
     parser.add_argument("--out", default=RESULTS, help="results name under benchmarks/results/")
+    parser.add_argument("--pairs", type=Path, help="another folder in the Nam layout (noisy/<scene>_noise.png, "
+                        "clean/<scene>_gt.png), e.g. made by benchmarks.correlated_noise_pairs")  # fmt: skip
     args = parser.parse_args(argv)
     run_commit()
-    data_root = shared_data() / "Nam_real_noise"
+    data_root = args.pairs or shared_data() / "Nam_real_noise"
     if not data_root.is_dir():
-        sys.exit(f"no Nam pairs at {data_root}: see ../shared/data/README for where they come from")
+        sys.exit(f"no pairs at {data_root}: see ../shared/data/README for where Nam's come from")
+    # the records' dataset and the training folders runs/<prefix>_<row> (Nam's: runs/real_noise_<row>)
+    dataset = "nam25" if args.pairs is None else data_root.name
+    prefix = "real_noise" if args.pairs is None else f"real_noise_{dataset}"
     pairs = load_pairs(data_root, args.images)
     records = []
     stages = [] if args.skip_estimation else [noise_level_stage, correlation_stage]
@@ -288,7 +292,9 @@ def main_benchmark(argv: list[str] | None = None) -> list[dict]:
             record = zsn2n_row(pairs, args.zsn2n_iterations)
         else:
             steps = args.laine_steps if row.startswith("laine") and args.laine_steps else args.steps
-            record = trained_row(row, data, steps, args.patch, option_pairs(args.override))
+            root = Path(f"runs/{prefix}_{row}")
+            record = trained_row(row, data, steps, args.patch, option_pairs(args.override), root)
+        record["dataset"] = dataset
         records.append(record)
         append_records(args.out, [record])
     return records
