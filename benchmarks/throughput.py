@@ -8,6 +8,7 @@ Variants, taking turns in one run (``--repeats`` rounds), each timed over its st
   ``data.batches_on_device``;
 - ``train_py_per_sample``: the same with the per-sample DataLoader path and ``--workers`` workers (never
   compiled: its data loader is what limits it);
+- ``train_py_no_bar``: ``train_py`` without the progress bar;
 - ``data_device`` / ``data_per_sample``: samples/s of the two batch paths alone, no training.
 
     python -m benchmarks.throughput --device cpu --network unet --steps 30 --repeats 3
@@ -97,7 +98,7 @@ def cli_args(args, folder: Path, root: Path, on_device: bool, steps: int) -> lis
     ]  # fmt: skip
 
 
-def run_train_py(args, folder: Path, on_device: bool) -> float:
+def run_train_py(args, folder: Path, on_device: bool, more: tuple[str, ...] = ()) -> float:
     from cli import DenoisingCLI
 
     timer = StepTimer(args.warmup, args.device)
@@ -110,7 +111,7 @@ def run_train_py(args, folder: Path, on_device: bool) -> float:
             return trainer
 
     with tempfile.TemporaryDirectory() as root:
-        TimedCLI(args=cli_args(args, folder, Path(root), on_device, steps))
+        TimedCLI(args=[*cli_args(args, folder, Path(root), on_device, steps), *more])
     return args.steps * args.batch / (timer.end - timer.start)
 
 
@@ -187,10 +188,15 @@ def run_data(args, folder: Path, on_device: bool) -> float:
     return count / (time.perf_counter() - start)
 
 
+NO_PROGRESS_BAR = ("--trainer.enable_progress_bar", "false")
 VARIANTS = {
     "plain": run_plain,
     "train_py": lambda args, folder: run_train_py(args, folder, on_device=True),
     "train_py_per_sample": lambda args, folder: run_train_py(args, folder, on_device=False),
+    # what the progress bar costs per step (with the tiny network: most of a step's host time)
+    "train_py_no_bar": lambda args, folder: run_train_py(
+        args, folder, True, ("--trainer.enable_progress_bar", "false")
+    ),
     "data_device": lambda args, folder: run_data(args, folder, on_device=True),
     "data_per_sample": lambda args, folder: run_data(args, folder, on_device=False),
 }
@@ -210,7 +216,7 @@ def main() -> None:
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--images", type=Path, default=None, help="training images (default: 400 synthetic)")
-    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--variants", default=",".join(v for v in VARIANTS if v != "train_py_no_bar"))
     parser.add_argument(
         "--output", default="throughput", help="a name in benchmarks/results, or a path ending in .json (appended to)"
     )
