@@ -264,7 +264,37 @@ def real_noise_studies() -> list[str]:
             lines.append(f"| {r['row']} | {r['what']} | {r['pd_stride']} | {r['trained_steps']} | {r['images']} | "
                          f"{r['psnr']:.2f} | {gain(r)} | {r['ssim']:.4f} | "
                          f"{r['inference_seconds_per_image']:.2f} |")  # fmt: skip
+    correlated = _correlated_noise()
+    lines += ([""] if lines and correlated else []) + correlated
     return lines or ["Nothing recorded yet: `benchmarks/real_noise_inference.py` writes this section."]
+
+
+def _correlated_noise() -> list[str]:
+    """The rows on synthetic correlated noise (``real_noise.py --pairs ... --out real_noise_correlated``),
+    latest per dataset and row, and what PD gains over the same method without it on each dataset."""
+    records = [r for r in _load("real_noise_correlated") if r.get("stage") == "denoise"]
+    if not records:
+        return []
+    latest = {(r["dataset"], r["row"]): r for r in records}
+    lines = [
+        "The same rows on synthetic correlated noise (`python -m benchmarks.correlated_noise_pairs`: Gaussian-blurred "
+        "white noise on the 25 Nam references; `benchmarks/results/real_noise_correlated.json`, each record with "
+        "its command and commit):",
+        "",
+        "| dataset | row | PD stride train / test | steps x batch x patch | PSNR dB | vs noisy | SSIM | training s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for (dataset, row), r in latest.items():
+        noisy = latest.get((dataset, "noisy"))
+        gain = f"{r['psnr'] - noisy['psnr']:+.2f}" if noisy else ""
+        pd = f"{r['pd_stride']} / {r['pd_stride_inference']}" if "pd_stride" in r else ""
+        lines.append(f"| {dataset} | {row} | {pd} | {_budget(r) if 'steps' in r else ''} | {r['psnr']:.2f} | {gain} | "
+                     f"{r['ssim']:.4f} | {r.get('train_seconds', 0):.0f} |")  # fmt: skip
+    gains = [f"{row} {latest[(dataset, row + '_pd')]['psnr'] - r['psnr']:+.2f} dB ({dataset})"
+             for (dataset, row), r in latest.items() if (dataset, row + "_pd") in latest]  # fmt: skip
+    if gains:
+        lines += ["", "PD against the same method without it: " + ", ".join(gains) + "."]
+    return lines
 
 
 def _data_seed_spread(variants: list[dict], by_row: dict[str, dict]) -> list[str]:

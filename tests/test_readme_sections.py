@@ -97,3 +97,31 @@ def test_a_stride_study_row_names_the_setting_it_changed():
     assert _changed({"overrides": off}) == "-"
     changed = f"{off} --model.init_args.network.init_args.network.init_args.batch_norm false"
     assert _changed({"overrides": changed}) == "batch_norm false"
+
+
+def test_correlated_noise_rows_are_set_against_their_own_noisy_input_and_pd_against_no_pd(tmp_path, monkeypatch):
+    import json
+
+    from benchmarks import readme_sections
+
+    monkeypatch.setattr(readme_sections, "RESULTS", tmp_path)
+    trained = {"stage": "denoise", "steps": 600, "batch": 8, "patch": 80, "ssim": 0.9, "train_seconds": 100}
+    records = [
+        {"stage": "denoise", "dataset": "s15", "row": "noisy", "psnr": 25.0, "ssim": 0.5},
+        {**trained, "dataset": "s15", "row": "n2v", "psnr": 26.0, "pd_stride": 1, "pd_stride_inference": 1},
+        {**trained, "dataset": "s15", "row": "n2v_pd", "psnr": 29.5, "pd_stride": 5, "pd_stride_inference": 2},
+        {
+            **trained,
+            "dataset": "s15",
+            "row": "n2v",
+            "psnr": 27.0,
+            "pd_stride": 1,
+            "pd_stride_inference": 1,
+        },  # later run
+    ]
+    (tmp_path / "real_noise_correlated.json").write_text(json.dumps(records))
+    lines = readme_sections.real_noise_studies()
+    rows = [line.split(" | ") for line in lines if line.startswith("| s15 |")]
+    assert [(row[1], row[4], row[5]) for row in rows] == [("noisy", "25.00", "+0.00"), ("n2v", "27.00", "+2.00"),
+                                                        ("n2v_pd", "29.50", "+4.50")]  # fmt: skip
+    assert lines[-1] == "PD against the same method without it: n2v +2.50 dB (s15)."
