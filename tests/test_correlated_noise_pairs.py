@@ -20,12 +20,17 @@ def test_noise_has_the_requested_std_and_the_blurred_correlation():
     assert gaussian_kernel(1.5).sum().item() == pytest.approx(1.0) and gaussian_kernel(1.5).shape[-1] == 11
 
 
-def test_pairs_are_written_in_the_nam_layout_and_read_back(tmp_path):
-    source = tmp_path / "source"
-    (source / "clean").mkdir(parents=True)
+def _clean_references(root, size: int = 48):
+    """A Nam-layout source of two random clean references, scenes a and b."""
+    (root / "clean").mkdir(parents=True)
     rng = np.random.default_rng(0)
     for scene in ("a", "b"):
-        write_raw(source / "clean" / f"{scene}_gt.png", rng.integers(60, 200, (40, 48, 3), dtype=np.uint8))
+        write_raw(root / "clean" / f"{scene}_gt.png", rng.integers(60, 200, (size, size, 3), dtype=np.uint8))
+    return root
+
+
+def test_pairs_are_written_in_the_nam_layout_and_read_back(tmp_path):
+    source = _clean_references(tmp_path / "source")
     out = main(["--sigma", "10", "--blur", "1", "--source", str(source), "--out", str(tmp_path / "pairs")])
     pairs = load_pairs(out, 25)
     assert [scene for scene, _, _ in pairs] == ["a", "b"]
@@ -42,17 +47,15 @@ def test_the_real_noise_benchmark_runs_its_rows_on_another_pairs_folder(tmp_path
 
     from benchmarks.real_noise import main_benchmark
 
-    source = tmp_path / "source"
-    (source / "clean").mkdir(parents=True)
-    rng = np.random.default_rng(1)
-    for scene in ("a", "b"):
-        write_raw(source / "clean" / f"{scene}_gt.png", rng.integers(60, 200, (48, 48, 3), dtype=np.uint8))
+    source = _clean_references(tmp_path / "source")
     pairs = main(["--sigma", "20", "--source", str(source), "--out", str(tmp_path / "synthetic_test_pairs")])
     run = Path("runs/real_noise_synthetic_test_pairs_n2v")
     try:
-        records = main_benchmark(["--pairs", str(pairs), "--rows", "noisy", "n2v", "--steps", "2", "--patch", "32",
-                                  "--skip-estimation", "--override", "trainer.limit_val_batches=0",
-                                  "--override", "checkpoint.monitor=null", "--out", str(tmp_path / "r.json")])  # fmt: skip
+        records = main_benchmark([
+            "--pairs", str(pairs), "--rows", "noisy", "n2v", "--steps", "2", "--patch", "32", "--skip-estimation",
+            "--override", "trainer.limit_val_batches=0", "--override", "checkpoint.monitor=null",
+            "--out", str(tmp_path / "r.json"),
+        ])  # fmt: skip
         assert (run / "test_results.csv").is_file()  # its own training folder, not the Nam row's
     finally:
         shutil.rmtree(run, ignore_errors=True)
