@@ -1,7 +1,7 @@
 """Inference choices on one trained real-noise model: the weights of a ``benchmarks/real_noise.py`` row
 (its run folder's last checkpoint and saved config) tested on the Nam pairs with the inference changed:
 the PD stride at inference, Noise2Self's J-invariant (blind) reconstruction, and AP-BSN's random-replacing
-refinement R3, which needs a blind inference. Training is not repeated, so every variant scores the same
+refinement R3, which needs a blind inference, and the geometric self-ensemble. Training is not repeated, so every variant scores the same
 weights.
 
     python benchmarks/real_noise.py --steps 1500 --patch 80 --skip-estimation --rows n2s_pd ...
@@ -39,6 +39,8 @@ VARIANTS = {
                      [ARG + "pd_stride_inference", "2", ARG + "inference", "j_invariant", ARG + "r3_passes", "8"]),
     "pd1_blind": ("no PD, J-invariant (blind) reconstruction",
                   [ARG + "pd_stride_inference", "1", ARG + "inference", "j_invariant"]),
+    "pd1_x8": ("no PD, mean over the 8 rotations and flips (self_ensemble)",
+               [ARG + "pd_stride_inference", "1", ARG + "self_ensemble", "true"]),
 }  # fmt: skip
 
 

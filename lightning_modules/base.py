@@ -25,6 +25,7 @@ from callbacks.test_results import SCORES, TestResultsWriter
 from core.choices import check_choice
 from core.metrics import per_image_psnr, per_image_ssim, quantize_8bit
 from core.seeding import TEST, TRAIN, VAL, derive_seed
+from core.self_ensemble import dihedral, self_ensemble
 from lightning_modules.nonfinite import NonFiniteGuard
 from networks.channels import input_channels
 from networks.cpu_features import warn_if_bfloat16_is_emulated
@@ -46,6 +47,14 @@ class Batch(TypedDict, total=False):
     sigma: Tensor
     lam: Tensor
     name: list[str]
+
+
+def dihedral_batch(batch: Batch | None, index: int) -> Batch | None:
+    """The batch with its image-shaped tensors (noisy, clean, per-pixel maps) under ``dihedral(., index)``."""
+    if batch is None:
+        return None
+    return {key: dihedral(value, index) if isinstance(value, Tensor) and value.dim() == 4 else value
+            for key, value in batch.items()}  # type: ignore[return-value]  # fmt: skip
 
 
 # which pass a denoise serves: validation may use a cheaper inference than test and predict (R2R)
@@ -88,6 +97,8 @@ class DenoisingModule(pl.LightningModule):
         (``test/loss``): ``auto`` for test images without a clean reference only (there it is the one
         measure), ``always``, or ``never``. It costs one more network pass per image (Noise2Void's masked
         pass doubles its test time), which ``auto`` spares when PSNR/SSIM score the outputs.
+    self_ensemble: test and predict average the method's inference over the 8 rotations and flips of each
+        image (``core.self_ensemble``: 8x the inference time; validation stays one inference).
     """
 
     #: batch keys the method's training loss needs besides ``noisy``; checked with a clear error
@@ -110,6 +121,7 @@ class DenoisingModule(pl.LightningModule):
         nan_check_every_n_steps: int = 50,
         quantize_8bit: bool = False,
         test_loss: TestLoss = "auto",
+        self_ensemble: bool = False,
     ) -> None:
         super().__init__()
         if nan_check_every_n_steps < 1:
@@ -134,6 +146,7 @@ class DenoisingModule(pl.LightningModule):
         self.predict_tile = predict_tile
         self.quantize_8bit = quantize_8bit
         self.test_loss = check_choice("test_loss", test_loss, TestLoss)
+        self.self_ensemble = self_ensemble
         self._predict_margin: int | None = None
         self._fresh_states: list[tuple[object, dict]] = []
         self.nan_guard = NonFiniteGuard(nan_check_every_n_steps)
@@ -168,8 +181,20 @@ class DenoisingModule(pl.LightningModule):
     def denoise_stage(
         self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None, stage: Stage = "test"
     ) -> Tensor:
-        """What validation, test and predict call: ``denoise``, or what an option wraps around it (pixel-shuffle
-        downsampling, ``lightning_modules.pixel_shuffle``)."""
+        """What validation, test and predict call: ``denoise_with_options``, averaged over the 8 rotations and
+        flips of the image with ``self_ensemble`` (not in validation)."""
+        if not self.self_ensemble or stage == "val":
+            return self.denoise_with_options(noisy, generator, batch, stage)
+        transformed = lambda image, index: self.denoise_with_options(  # noqa: E731
+            image, generator, dihedral_batch(batch, index), stage
+        )
+        return self_ensemble(transformed, noisy)
+
+    def denoise_with_options(
+        self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None, stage: Stage = "test"
+    ) -> Tensor:
+        """``denoise``, or what an option wraps around it (pixel-shuffle downsampling,
+        ``lightning_modules.pixel_shuffle``)."""
         return self.denoise(noisy, generator, batch, stage)
 
     @property

@@ -95,7 +95,7 @@ class PixelShuffleDenoising(DenoisingModule):
     def loss_view(self, batch: Batch) -> Batch:
         return pd_batch(super().loss_view(batch), self.pd_stride)
 
-    def denoise_stage(
+    def denoise_with_options(
         self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None, stage: Stage = "test"
     ) -> Tensor:
         stride = self.pd_stride_inference
