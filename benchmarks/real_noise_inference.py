@@ -1,8 +1,8 @@
 """Inference choices on one trained real-noise model: the weights of a ``benchmarks/real_noise.py`` row
 (its run folder's last checkpoint and saved config) tested on the Nam pairs with the inference changed:
-the PD stride at inference, Noise2Self's J-invariant (blind) reconstruction, and AP-BSN's random-replacing
-refinement R3, which needs a blind inference, and the geometric self-ensemble. Training is not repeated, so every variant scores the same
-weights.
+the PD stride at inference, Noise2Self's J-invariant (blind) reconstruction, AP-BSN's random-replacing
+refinement R3 (which needs a blind inference), and the geometric self-ensemble. Training is not
+repeated, so every variant scores the same weights.
 
     python benchmarks/real_noise.py --steps 1500 --patch 80 --skip-estimation --rows n2s_pd ...
     python benchmarks/real_noise_inference.py runs/real_noise_n2s_pd --variants pd1 pd2 pd3 pd5
