@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 from jsonargparse import Namespace
+from pytorch_lightning.callbacks import ProgressBar
 from pytorch_lightning.cli import LightningArgumentParser, LightningCLI
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 from pytorch_lightning.utilities.exceptions import SIGTERMException
@@ -18,6 +19,7 @@ from pytorch_lightning.utilities.exceptions import SIGTERMException
 from callbacks.checkpoint import LastEpochCheckpoint
 from callbacks.config_saver import SaveConfigBesideCheckpoints
 from callbacks.preemption import SIGTERM_EXIT_STATUS, AtomicCheckpointIO, PreemptionCheckpoint
+from callbacks.progress_bar import ThrottledProgressBar
 from config_stack import expand_stacks
 from datamodules.base import DenoisingDataModule
 from lightning_modules.base import DenoisingModule
@@ -254,6 +256,13 @@ class DenoisingCLI(LightningCLI):
                 init_args.name = Path(root).name
 
     def instantiate_trainer(self, **kwargs):
+        # Lightning's default bar redraws after every batch; ours on a clock (callbacks/progress_bar.py),
+        # unless the config chose a bar or turned bars off
+        config = self._get(self.config_init, "trainer", default={})
+        chosen = config.get("callbacks") or []
+        chosen = chosen if isinstance(chosen, list) else [chosen]
+        if config.get("enable_progress_bar") is not False and not any(isinstance(c, ProgressBar) for c in chosen):
+            kwargs.setdefault("callbacks", [*chosen, ThrottledProgressBar()])
         trainer = super().instantiate_trainer(**kwargs)
         # a SIGTERM mid-epoch leaves a resumable last.ckpt; checkpoints are written atomically (unless the
         # config chose its own checkpoint IO)

@@ -132,3 +132,36 @@ def test_compiled_network_trains_like_the_plain_one(image_folder: Path, tmp_path
     assert compiled.model._compiled_network is not None
     for a, b in zip(plain.model.network.parameters(), compiled.model.network.parameters(), strict=True):
         assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_the_progress_bar_redraws_on_a_clock_and_at_the_end(monkeypatch):
+    from callbacks import progress_bar
+
+    clock = [100.0]
+    monkeypatch.setattr(progress_bar.time, "monotonic", lambda: clock[0])
+    bar = progress_bar.ThrottledProgressBar(interval=0.5)
+    drawn = []
+    for batch in range(1, 11):  # 0.125 s per batch
+        drawn.append(bar._should_update(batch, 10))
+        clock[0] += 0.125
+    assert [b for b, d in zip(range(1, 11), drawn, strict=True) if d] == [1, 5, 9, 10]  # every 0.5 s, and the last
+    off = progress_bar.ThrottledProgressBar(refresh_rate=0)
+    assert not off._should_update(10, 10)
+    with pytest.raises(ValueError, match="interval"):
+        progress_bar.ThrottledProgressBar(interval=-1)
+
+
+def test_train_py_uses_the_throttled_bar_unless_the_config_chose_one(image_folder: Path, tmp_path: Path):
+    from pytorch_lightning.callbacks import TQDMProgressBar
+
+    from callbacks.progress_bar import ThrottledProgressBar
+
+    args = folder_args(image_folder, tmp_path / "default", "--model", "lightning_modules.Noise2Noise", *TINY_UNET,
+                       "--trainer.max_steps", "2", "--trainer.enable_progress_bar", "true")  # fmt: skip
+    assert type(main(["fit", *args]).trainer.progress_bar_callback) is ThrottledProgressBar
+    args = folder_args(image_folder, tmp_path / "chosen", "--model", "lightning_modules.Noise2Noise", *TINY_UNET,
+                       "--trainer.max_steps", "2", "--trainer.enable_progress_bar", "true",
+                       "--trainer.callbacks+=TQDMProgressBar",
+                       "--trainer.callbacks.refresh_rate", "3")  # fmt: skip
+    chosen = main(["fit", *args]).trainer.progress_bar_callback
+    assert type(chosen) is TQDMProgressBar and chosen.refresh_rate == 3
