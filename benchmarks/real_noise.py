@@ -10,7 +10,9 @@ pixel-shuffle downsampling (PD); Noise2Self and the Laine network with and witho
 heteroscedastic noise model estimated per image. The experiments are ``configs/experiments/*_nam.yaml``
 with ``--steps`` training steps. A first stage compares the noise-level estimators with the true
 residual (noisy - clean) standard deviation. Records go to benchmarks/results/real_noise.json as they
-come (one list: ``stage`` "noise_level", "correlation" or "denoise").
+come (one list: ``stage`` "noise_level", "correlation" or "denoise"). ``--pairs DIR`` runs the rows on
+another folder in the same layout (``benchmarks.correlated_noise_pairs`` makes synthetic ones), training
+in ``runs/real_noise_<DIR name>_<row>``.
 """
 
 from __future__ import annotations
