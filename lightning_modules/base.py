@@ -25,13 +25,18 @@ from callbacks.test_results import SCORES, TestResultsWriter
 from core.choices import check_choice
 from core.metrics import per_image_psnr, per_image_ssim, quantize_8bit
 from core.seeding import TEST, TRAIN, VAL, derive_seed
-from core.self_ensemble import dihedral, self_ensemble
 from lightning_modules.nonfinite import NonFiniteGuard
 from networks.channels import input_channels
 from networks.cpu_features import warn_if_bfloat16_is_emulated
 from networks.evaluation_copy import evaluation_copy
 from networks.standardized import measure_unset
-from networks.tiling import denoise_tiled, receptive_radius, warn_if_patches_inside_receptive_field
+from networks.tiling import (
+    denoise_tiled,
+    dihedral,
+    receptive_radius,
+    undo_dihedral,
+    warn_if_patches_inside_receptive_field,
+)
 
 
 class Batch(TypedDict, total=False):
@@ -98,7 +103,8 @@ class DenoisingModule(pl.LightningModule):
         measure), ``always``, or ``never``. It costs one more network pass per image (Noise2Void's masked
         pass doubles its test time), which ``auto`` spares when PSNR/SSIM score the outputs.
     self_ensemble: test and predict average the method's inference over the 8 rotations and flips of each
-        image (``core.self_ensemble``: 8x the inference time; validation stays one inference).
+        image, each output mapped back (the geometric self-ensemble, ``networks.tiling.with_flips_and_rotations``;
+        8x the inference time; validation stays one inference).
     """
 
     #: batch keys the method's training loss needs besides ``noisy``; checked with a clear error
@@ -185,10 +191,13 @@ class DenoisingModule(pl.LightningModule):
         flips of the image with ``self_ensemble`` (not in validation)."""
         if not self.self_ensemble or stage == "val":
             return self.denoise_with_options(noisy, generator, batch, stage)
-        transformed = lambda image, index: self.denoise_with_options(  # noqa: E731
-            image, generator, dihedral_batch(batch, index), stage
-        )
-        return self_ensemble(transformed, noisy)
+        # the geometric self-ensemble (networks.tiling.with_flips_and_rotations, here with the batch's
+        # image-shaped values transformed alongside)
+        total = torch.zeros_like(noisy)
+        for code in range(8):
+            image, view = dihedral(noisy, code), dihedral_batch(batch, code)
+            total += undo_dihedral(self.denoise_with_options(image, generator, view, stage), code)
+        return total / 8
 
     def denoise_with_options(
         self, noisy: Tensor, generator: torch.Generator | None = None, batch: Batch | None = None, stage: Stage = "test"

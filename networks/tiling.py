@@ -9,8 +9,13 @@ including a method's own inference (R2R's K recorrupted passes, Noise2Self's J-i
 Laine posterior), which then runs per tile.
 
 ``with_flips_and_rotations`` averages a denoiser over the 8 flips / 90-degree rotations of its input
-(each result mapped back). Every one of the 8 passes maps pixels to pixels, so a blind-spot network
-stays blind: no output pixel depends on its own noisy input value in any pass, nor in their mean.
+(each result mapped back): the geometric self-ensemble (Timofte, Rothe, Van Gool, CVPR 2016, "Seven
+ways to improve example-based single image super resolution"; the "+" models of EDSR, Lim et al. 2017).
+The mean is exactly equivariant to those transforms whatever the network learnt, and it assumes the
+noise statistics do not change under them (white noise, the near-isotropic correlation of camera
+noise; not noise correlated along one axis only). Every one of the 8 passes maps pixels to pixels, so
+a blind-spot network stays blind: no output pixel depends on its own noisy input value in any pass,
+nor in their mean.
 """
 
 from __future__ import annotations
