@@ -8,7 +8,8 @@ Variants, taking turns in one run (``--repeats`` rounds), each timed over its st
   ``data.batches_on_device``;
 - ``train_py_per_sample``: the same with the per-sample DataLoader path and ``--workers`` workers (never
   compiled: its data loader is what limits it);
-- ``train_py_no_bar``: ``train_py`` without the progress bar;
+- ``train_py_no_bar`` / ``train_py_lightning_bar``: ``train_py`` without a progress bar / with Lightning's
+  own bar, which redraws after every batch (train.py's redraws on a clock);
 - ``data_device`` / ``data_per_sample``: samples/s of the two batch paths alone, no training.
 
     python -m benchmarks.throughput --device cpu --network unet --steps 30 --repeats 3
@@ -189,14 +190,15 @@ def run_data(args, folder: Path, on_device: bool) -> float:
 
 
 NO_PROGRESS_BAR = ("--trainer.enable_progress_bar", "false")
+LIGHTNING_BAR = ("--trainer.callbacks+=TQDMProgressBar",)
 VARIANTS = {
     "plain": run_plain,
     "train_py": lambda args, folder: run_train_py(args, folder, on_device=True),
     "train_py_per_sample": lambda args, folder: run_train_py(args, folder, on_device=False),
-    # what the progress bar costs per step (with the tiny network: most of a step's host time)
-    "train_py_no_bar": lambda args, folder: run_train_py(
-        args, folder, True, ("--trainer.enable_progress_bar", "false")
-    ),
+    # what a progress bar costs per step (with the tiny network, a step is mostly host time): none, and
+    # Lightning's own, redrawn after every batch (train.py's redraws on a clock: callbacks/progress_bar.py)
+    "train_py_no_bar": lambda args, folder: run_train_py(args, folder, True, NO_PROGRESS_BAR),
+    "train_py_lightning_bar": lambda args, folder: run_train_py(args, folder, True, LIGHTNING_BAR),
     "data_device": lambda args, folder: run_data(args, folder, on_device=True),
     "data_per_sample": lambda args, folder: run_data(args, folder, on_device=False),
 }
@@ -216,7 +218,7 @@ def main() -> None:
     parser.add_argument("--channels-last", action="store_true")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--images", type=Path, default=None, help="training images (default: 400 synthetic)")
-    parser.add_argument("--variants", default=",".join(v for v in VARIANTS if v != "train_py_no_bar"))
+    parser.add_argument("--variants", default=",".join(v for v in VARIANTS if not v.endswith("_bar")))
     parser.add_argument(
         "--output", default="throughput", help="a name in benchmarks/results, or a path ending in .json (appended to)"
     )

@@ -125,3 +125,14 @@ def test_correlated_noise_rows_are_set_against_their_own_noisy_input_and_pd_agai
     assert [(row[1], row[4], row[5]) for row in rows] == [("noisy", "25.00", "+0.00"), ("n2v", "27.00", "+2.00"),
                                                         ("n2v_pd", "29.50", "+4.50")]  # fmt: skip
     assert lines[-1] == "PD against the same method without it: n2v +2.50 dB (s15)."
+
+
+def test_progress_bar_costs_are_given_in_milliseconds_per_step():
+    from benchmarks import readme_sections
+
+    record = {"network": "tiny", "batch": 2, "patch": 16, "device": "cpu", "command": "c", "commit": "abc",
+              "median_samples_per_s": {"plain": 2000.0, "train_py": 1000.0, "train_py_lightning_bar": 500.0,
+                                       "train_py_no_bar": 1000.0}}  # fmt: skip
+    line = readme_sections._progress_bar_costs([record, {"median_samples_per_s": {"plain": 1.0}}])[-1]
+    assert "plain loop 1.00; train.py with its bar (redrawn every 0.5 s) 2.00" in line
+    assert "Lightning's bar (redrawn every batch) 4.00, with no bar 2.00." in line
