@@ -34,6 +34,10 @@ BLOCK = 16
 WEAKEST = 0.25  # the fraction of blocks, by texture, the estimate uses
 # rho(1) above this in either direction: plain blind-spot training would see the noise through its neighbours
 CORRELATED = 0.1
+# noise std (8-bit scale) below which PD cost more than it gained: Noise2Void on the Nam references with
+# Gaussian-blurred noise (rho 0.78, 0.37, 0.11 at lags 1-3), 600 steps: -1.97 dB at std 3.6, +2.09 at 8,
+# +5.71 at 15 (benchmarks/results/real_noise_correlated.json); -0.83 dB on the Nam pairs' own noise (std 3.6)
+WEAK_FOR_PD = 6.0
 
 
 @dataclass
@@ -60,9 +64,15 @@ class NoiseCorrelation:
             line = f"a structN2V line mask along {axis} (length {2 * reach + 1}), or "
         else:
             line = ""
-        return (f"noise is spatially correlated (rho(1) = {h:.2f} along rows, {v:.2f} along columns): a plain "
-                f"blind-spot network would learn to reproduce it. Use {line}pixel-shuffle downsampling with a "
-                f"stride above {reach} (pd_stride, AP-BSN), or a method without a blind spot.")  # fmt: skip
+        advice = (f"noise is spatially correlated (rho(1) = {h:.2f} along rows, {v:.2f} along columns): a plain "
+                  f"blind-spot network would learn to reproduce it. Use {line}pixel-shuffle downsampling with a "
+                  f"stride above {reach} (pd_stride, AP-BSN), or a method without a blind spot.")  # fmt: skip
+        if self.sigma * 255 < WEAK_FOR_PD:
+            advice += (f" But the noise is weak (std {self.sigma * 255:.1f} on the 8-bit scale): below about "
+                       f"{WEAK_FOR_PD:g}, PD cost Noise2Void more than it gained in this project's measurements "
+                       "(README, Real camera noise), as the stride also takes away the neighbours the image is "
+                       "read from. Train with and without PD and compare.")  # fmt: skip
+        return advice
 
 
 def _lag_difference_variances(image: Tensor, lag: int, dim: int) -> Tensor:

@@ -46,6 +46,18 @@ def test_noise_filtered_along_rows_is_found_correlated_along_rows_only():
     assert correlation.horizontal[0] == pytest.approx(0.5, abs=0.07)
     assert abs(correlation.vertical[0]) < 0.07 and abs(correlation.horizontal[1]) < 0.07
     assert correlation.correlated and "structN2V line mask along rows" in correlation.advice()
+    assert "weak" not in correlation.advice()  # std 0.05 = 12.8 on the 8-bit scale
+
+
+def test_weak_correlated_noise_gets_the_caveat_that_pd_may_cost_more_than_it_gains():
+    from noise.correlation import WEAK_FOR_PD, NoiseCorrelation
+
+    def reading(sigma_8bit: float) -> NoiseCorrelation:
+        return NoiseCorrelation([0.7, 0.3, 0.1], [0.7, 0.3, 0.1], blocks=10, sigma=sigma_8bit / 255)
+
+    assert "noise is weak (std 3.6" in reading(3.6).advice() and "with and without PD" in reading(3.6).advice()
+    assert "weak" not in reading(WEAK_FOR_PD + 0.5).advice()
+    assert "weak" not in NoiseCorrelation([0.0] * 3, [0.0] * 3, blocks=10, sigma=1 / 255).advice()  # white
 
 
 def test_the_command_reads_images_and_writes_a_plot(tmp_path: Path, capsys):
