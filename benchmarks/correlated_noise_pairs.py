@@ -6,11 +6,11 @@ the Nam layout (``noisy/<scene>_noise.png`` as 16-bit PNG, clipped to [0, 1]; ``
 copied) so ``benchmarks/real_noise.py --pairs`` runs every row on it:
 
     python -m benchmarks.correlated_noise_pairs --sigma 15 --blur 1 --out data/nam_correlated_s15
-    python benchmarks/real_noise.py --pairs data/nam_correlated_s15 --out real_noise_correlated_s15 ...
+    python benchmarks/real_noise.py --pairs data/nam_correlated_s15 --out real_noise_correlated ...
 
-What it is for: the PD rows of the real-noise table lose to the rows without PD on Nam's weak noise
-(std 3.6); this set keeps a camera-like correlation and makes the noise four times stronger, the
-regime AP-BSN's strides were chosen for, to see whether PD then gains what the paper reports.
+What it is for: the PD rows of the real-noise table lose to the rows without PD on Nam's weak noise;
+these sets keep a camera-like correlation and set the noise's strength, so whether PD gains what AP-BSN
+reports can be measured against strength alone (README, Real camera noise).
 """
 
 from __future__ import annotations

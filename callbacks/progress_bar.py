@@ -4,8 +4,8 @@ Lightning's bar redraws after every batch: it reads every progress-bar metric fr
 collection and writes the line to the terminal twice (count, then metrics), whatever tqdm's own
 ``mininterval`` says. That is host time each training step waits on; with a network small or a GPU
 fast enough that a step takes a few milliseconds it is a sizeable share of the step
-(``python -m benchmarks.throughput --network tiny --variants plain,train_py,train_py_no_bar`` measures
-it). Redrawing on a clock keeps the bar live for a person and costs a clock read per batch.
+(``python -m benchmarks.throughput --network tiny --variants plain,train_py,train_py_lightning_bar,train_py_no_bar``
+measures it). Redrawing on a clock keeps the bar live for a person and costs a clock read per batch.
 """
 
 from __future__ import annotations

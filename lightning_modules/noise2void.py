@@ -99,4 +99,4 @@ class Noise2Void(PixelShuffleDenoising):
     ) -> Tensor:
         if self.blind_inference:
             return j_invariant_reconstruction(self.inference_network(), noisy, self.inference_grid)
-        return self.inference_network()(noisy)
+        return super().denoise(noisy, generator, batch, stage)

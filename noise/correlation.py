@@ -34,9 +34,9 @@ BLOCK = 16
 WEAKEST = 0.25  # the fraction of blocks, by texture, the estimate uses
 # rho(1) above this in either direction: plain blind-spot training would see the noise through its neighbours
 CORRELATED = 0.1
-# noise std (8-bit scale) below which PD cost more than it gained: Noise2Void on the Nam references with
-# Gaussian-blurred noise (rho 0.78, 0.37, 0.11 at lags 1-3), 600 steps: -1.97 dB at std 3.6, +2.09 at 8,
-# +5.71 at 15 (benchmarks/results/real_noise_correlated.json); -0.83 dB on the Nam pairs' own noise (std 3.6)
+# noise std (8-bit scale) below which PD cost Noise2Void more than it gained: between the strengths of
+# the synthetic correlated sets where PD lost and where it gained, by linear interpolation of the gains
+# (benchmarks/results/real_noise_correlated.json; README, Real camera noise)
 WEAK_FOR_PD = 6.0
 
 
