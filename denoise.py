@@ -118,6 +118,9 @@ def denoiser_from_args(args):
         from networks.tiling import denoise_tiled, receptive_radius, with_flips_and_rotations
 
         model = load_method(args.ckpt).eval().to(args.device)
+        if args.tta and getattr(model, "self_ensemble", False):
+            raise SystemExit(f"--tta: the checkpoint {args.ckpt} already averages over the 8 flips and rotations "
+                             "(it was trained with model.init_args.self_ensemble: true); leave --tta out")  # fmt: skip
         single = lambda noisy: denoise_channels(model, noisy, args.ckpt)  # noqa: E731
         passes = with_flips_and_rotations(single) if args.tta else single
         tile = 512 if args.tile is None else args.tile
@@ -152,14 +155,17 @@ def denoiser_from_args(args):
 
 
 def denoise_channels(model, noisy: torch.Tensor, checkpoint: str) -> torch.Tensor:
-    """The checkpoint's denoiser on ``noisy`` [B, C, H, W]; a gray model denoises an RGB image channel by
-    channel, and any other channel mismatch is one sentence saying what to use."""
+    """The checkpoint's denoiser on ``noisy`` [B, C, H, W], as ``train.py predict`` runs it (with the
+    checkpoint's inference options: pixel-shuffle stride and R3, self-ensemble, recorruption averages); a
+    gray model denoises an RGB image channel by channel, and any other channel mismatch is one sentence
+    saying what to use."""
     takes = input_channels(model.network) or noisy.shape[1]
     if noisy.shape[1] == takes:
-        return model.denoise(noisy)
+        return model.denoise_stage(noisy, stage="predict")
     if takes == 1:
         batch, channels, height, width = noisy.shape
-        return model.denoise(noisy.reshape(batch * channels, 1, height, width)).reshape(noisy.shape)
+        gray = noisy.reshape(batch * channels, 1, height, width)
+        return model.denoise_stage(gray, stage="predict").reshape(noisy.shape)
     raise ValueError(
         f"the checkpoint {checkpoint} denoises {takes}-channel images and this image has {noisy.shape[1]}: "
         f"use a checkpoint trained on {noisy.shape[1]}-channel data (data.init_args.channels: {noisy.shape[1]})"

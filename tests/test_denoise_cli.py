@@ -103,3 +103,32 @@ def test_sigma_with_a_method_that_does_not_use_it_is_a_clear_error(tmp_path: Pat
     with pytest.raises(SystemExit):
         main(["--method", "n2s", str(tmp_path), "--output", str(tmp_path / "out"), "--sigma", "25"])
     assert "only used by --method inr" in capsys.readouterr().err
+
+
+def test_a_checkpoint_denoises_with_its_inference_options_and_refuses_tta_on_a_self_ensemble(
+    image_folder: Path, tmp_path: Path
+):
+    """PD at inference and the self-ensemble are the checkpoint's inference: denoise.py --ckpt gives what
+    ``train.py predict`` gives (``denoise_stage``), not the bare network pass."""
+    from cli import main as train
+    from lightning_modules.loading import load_method
+    from tests.conftest import TINY_UNET, folder_args
+
+    train(["fit", *folder_args(image_folder, tmp_path / "run", "--model", "lightning_modules.Noise2Void", *TINY_UNET,
+                               "--model.init_args.pd_stride_inference", "2", "--model.init_args.self_ensemble", "true",
+                               "--trainer.max_epochs", "1")])  # fmt: skip
+    checkpoint = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    (tmp_path / "in").mkdir()
+    iio.imwrite(tmp_path / "in" / "a.tif", smooth_image(np.random.default_rng(3), 32, 40).astype(np.float32) / 255)
+    rows = main(["--ckpt", str(checkpoint), "--tile", "0", str(tmp_path / "in"), "--output", str(tmp_path / "out")])
+    assert "error" not in rows[0]
+    written = torch.from_numpy(iio.imread(tmp_path / "out" / "a.tif"))[None, None]
+    model = load_method(checkpoint).eval()
+    noisy = torch.from_numpy(iio.imread(tmp_path / "in" / "a.tif"))[None, None]
+    with torch.inference_mode():
+        expected = model.denoise_stage(noisy, stage="predict").clamp(0, 1)
+        bare = model.denoise(noisy).clamp(0, 1)
+    assert (expected - bare).abs().max() > 1e-3  # the options change the output, so the test can tell them apart
+    torch.testing.assert_close(written, expected, atol=1e-5, rtol=0)
+    with pytest.raises(SystemExit, match="already averages over the 8 flips"):
+        main(["--ckpt", str(checkpoint), "--tta", str(tmp_path / "in"), "--output", str(tmp_path / "out2")])
