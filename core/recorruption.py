@@ -16,7 +16,14 @@ def recorrupt(noisy: Tensor, std: Tensor | float, alpha: float, generator: torch
     n - std*z/alpha have covariance std^2 - std^2 = 0: they are independent, so the loss is unbiased.
     """
     z = torch.randn(noisy.shape, generator=generator, device=noisy.device, dtype=noisy.dtype)
-    return noisy + alpha * std * z, noisy - std * z / alpha
+    return recorrupt_with(noisy, std * z, alpha)
+
+
+def recorrupt_with(noisy: Tensor, draw: Tensor, alpha: float) -> tuple[Tensor, Tensor]:
+    """Eq. 7 with D = alpha * I for a ``draw`` of noise with the noisy image's own noise covariance Sigma
+    (white or correlated): ``(y + alpha * draw, y - draw / alpha)``, whose noises have cross-covariance
+    Sigma - Sigma = 0."""
+    return noisy + alpha * draw, noisy - draw / alpha
 
 
 def signal_dependent_std(noisy: Tensor, beta1: Tensor | float, beta2: Tensor | float) -> Tensor:
