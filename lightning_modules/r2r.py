@@ -7,25 +7,30 @@ independent, and (Theorem 1) E||f(y_hat) - y_tilde||^2 = E||f(y_hat) - x||^2 + c
 the pair is unbiased supervised training for inputs at the noise level of y_hat. Here D = alpha * I
 (alpha = 0.5 for AWGN in the paper). Signal-dependent noise with variance beta1 * x + beta2
 (Poisson, Poisson-Gaussian, a heteroscedastic sRGB model) scales z per pixel by the square root of
-that variance with x estimated by y (Sec. 4.2). Inference (Eq. 9) averages the network over K
+that variance with x estimated by y (Sec. 4.2). Spatially and across-channel correlated noise (camera
+sRGB after demosaicking) draws z with that covariance (``noise: correlated``, Sigma = C (x) R from
+``noise.covariance``): Eq. 7 needs z ~ N(0, Sigma) with the noise's own Sigma, and white z would leave
+the input's and the target's noises correlated. Inference (Eq. 9) averages the network over K
 fresh recorruptions of the test image (K = 50 in the official test); a single pass on y is the
 cheaper alternative.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
 from core.choices import check_choice
-from core.recorruption import recorrupt, signal_dependent_std
+from core.recorruption import recorrupt_with, signal_dependent_std
 from lightning_modules.base import Batch, DenoisingModule, Stage
+from noise.covariance import NoiseCovariance, correlated_gaussian
 from noise.estimation import estimate_heteroscedastic
 from noise.parameters import per_image_parameter
 
-NoiseKind = Literal["gaussian", "poisson", "poisson_gaussian", "heteroscedastic"]
+NoiseKind = Literal["gaussian", "poisson", "poisson_gaussian", "heteroscedastic", "correlated"]
 Inference = Literal["mc", "single"]
 
 
@@ -34,11 +39,17 @@ class R2R(DenoisingModule):
     network: the denoiser (DnCNN-17 in the paper).
     alpha: D = alpha * I; 0.5 for AWGN.
     noise: ``gaussian`` (std sigma), ``poisson`` (variance x / lam), ``poisson_gaussian``
-        (x / lam + sigma^2) or ``heteroscedastic`` (beta1 * x + beta2).
+        (x / lam + sigma^2), ``heteroscedastic`` (beta1 * x + beta2) or ``correlated`` (stationary Gaussian
+        noise with covariance channel_covariance (x) autocorrelation).
     sigma: Gaussian std on the 8-bit scale; when omitted, read per image from the batch (``sigma``).
     lam: Poisson photon count at intensity 1; when omitted, read from the batch (``lam``).
     beta1, beta2: heteroscedastic parameters on [0, 1] images; when omitted, estimated per image
         from the noisy image itself (``noise.estimation.estimate_heteroscedastic``).
+    autocorrelation: for ``correlated``: the noise's spatial autocorrelation R(dy, dx), a (2L+1) x (2L+1)
+        list of rows, 1 at the centre; ``python -m noise.covariance noisy/*.png`` estimates it (and the
+        next) from the noisy images alone.
+    channel_covariance: for ``correlated``: the C x C covariance of the noise across channels, on the
+        8-bit scale (the variance of a channel of std 4 is 16).
     inference: ``mc`` averages ``mc_samples`` recorrupted passes (Eq. 9); ``single`` is one pass on y.
     mc_samples: K of the Monte-Carlo inference.
     val_inference: the inference used for validation during training (``single`` keeps it cheap).
@@ -54,6 +65,8 @@ class R2R(DenoisingModule):
         lam: float | None = None,
         beta1: float | None = None,
         beta2: float | None = None,
+        autocorrelation: list[list[float]] | None = None,
+        channel_covariance: list[list[float]] | None = None,
         inference: Inference = "mc",
         mc_samples: int = 50,
         val_inference: Inference = "single",
@@ -72,9 +85,49 @@ class R2R(DenoisingModule):
         self.lam = lam
         self.beta1 = beta1
         self.beta2 = beta2
+        self.covariance = self._correlated_covariance(autocorrelation, channel_covariance)
         self.inference = check_choice("inference", inference, Inference)
         self.mc_samples = mc_samples
         self.val_inference = check_choice("val_inference", val_inference, Inference)
+
+    def _correlated_covariance(
+        self, autocorrelation: list[list[float]] | None, channel_covariance: list[list[float]] | None
+    ) -> NoiseCovariance | None:
+        given = autocorrelation is not None or channel_covariance is not None
+        if self.noise != "correlated":
+            if given:
+                raise ValueError(f"autocorrelation and channel_covariance are for noise: correlated, not {self.noise}")
+            return None
+        if autocorrelation is None or channel_covariance is None:
+            raise ValueError("noise: correlated needs model.init_args.autocorrelation and channel_covariance: "
+                             "`python -m noise.covariance noisy/*.png` estimates both from the noisy images and "
+                             "prints the config lines")  # fmt: skip
+        spatial = torch.tensor(autocorrelation, dtype=torch.float64)
+        channels = torch.tensor(channel_covariance, dtype=torch.float64) / 255**2
+        size = spatial.shape[0]
+        if spatial.ndim != 2 or spatial.shape[1] != size or size % 2 == 0 or spatial[size // 2, size // 2] != 1:
+            raise ValueError(
+                f"autocorrelation must be a square of odd side with 1 at the centre, got {autocorrelation}"
+            )
+        if not torch.allclose(spatial, spatial.flip(0, 1)):
+            raise ValueError("autocorrelation must be symmetric through its centre: R(d) = R(-d)")
+        if channels.ndim != 2 or channels.shape[0] != channels.shape[1] or not torch.allclose(channels, channels.T):
+            raise ValueError(f"channel_covariance must be a symmetric C x C matrix, got {channel_covariance}")
+        if torch.linalg.eigvalsh(channels).min() <= 0:
+            raise ValueError(f"channel_covariance must be positive definite, got {channel_covariance}")
+        return NoiseCovariance(spatial.float(), channels.float())
+
+    def noise_sampler(self, noisy: Tensor, batch: Batch | None, generator: torch.Generator) -> Callable[[], Tensor]:
+        """Draws of noise with the covariance of the noise in ``noisy`` (the std, per image or per pixel, found
+        once): std * z for the per-pixel models, correlated Gaussian noise for ``correlated``."""
+        if self.covariance is None:
+            std = self.noise_std(noisy, batch)
+            shape, device, dtype = noisy.shape, noisy.device, noisy.dtype
+            return lambda: std * torch.randn(shape, generator=generator, device=device, dtype=dtype)
+        if noisy.shape[1] != self.covariance.channel_covariance.shape[0]:
+            raise ValueError(f"channel_covariance is for {self.covariance.channel_covariance.shape[0]}-channel "
+                             f"images and these have {noisy.shape[1]}")  # fmt: skip
+        return lambda: correlated_gaussian(noisy.shape, self.covariance, generator, noisy)
 
     def _per_image(self, batch: Batch | None, key: str, configured: float | None, noisy: Tensor) -> Tensor:
         return per_image_parameter(key, configured, batch, noisy, type(self).__name__).reshape(-1, 1, 1, 1)
@@ -96,7 +149,7 @@ class R2R(DenoisingModule):
 
     def training_loss(self, batch: Batch, generator: torch.Generator) -> Tensor:
         noisy = batch["noisy"]
-        model_input, target = recorrupt(noisy, self.noise_std(noisy, batch), self.alpha, generator)
+        model_input, target = recorrupt_with(noisy, self.noise_sampler(noisy, batch, generator)(), self.alpha)
         return torch.mean((self.fit_network(model_input) - target) ** 2)
 
     def exported_network(self) -> tuple[nn.Module, str]:
@@ -115,9 +168,9 @@ class R2R(DenoisingModule):
             return network(noisy)
         if generator is None:
             generator = torch.Generator(device=noisy.device).manual_seed(self.seed)
-        std = self.noise_std(noisy, batch)
+        draw = self.noise_sampler(noisy, batch, generator)
         total = torch.zeros_like(noisy)
         for _ in range(self.mc_samples):
-            model_input, _ = recorrupt(noisy, std, self.alpha, generator)
+            model_input, _ = recorrupt_with(noisy, draw(), self.alpha)
             total += network(model_input)
         return total / self.mc_samples
