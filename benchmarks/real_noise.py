@@ -55,6 +55,7 @@ TRAINED = {
     "laine_pd": ("laine_nam", []),
     "laine": ("laine_nam", NO_PD),
     "r2r": ("r2r_nam", ["--model.init_args.inference", "mc", "--model.init_args.mc_samples", "8"]),
+    "r2r_correlated": ("r2r_nam_correlated", []),
 }
 ROWS = ("noisy", "bm3d", *TRAINED, "zsn2n")
 PD_STRIDE_FOR_ESTIMATE = 8
