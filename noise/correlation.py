@@ -10,7 +10,8 @@ then learns to predict the noise from the neighbours and reproduces it. Pixel-sh
 The estimate: for a lag d along rows or columns, the difference y(p + d) - y(p) of two pixels has, in
 a flat region, variance 2 sigma^2 (1 - rho(d)) + (d g)^2, with rho(d) the noise correlation at that
 lag and g the local signal slope. On the weakest-textured blocks (chosen by the texture of a 4x4
-average-pooled image, which averages much of the noise away) the median block variance V(d) is taken
+average-pooled image, which averages much of the noise away, in the blocks around each, so that the
+choice does not favour blocks whose own noise came out weak) the median block variance V(d) is taken
 for d = 1 .. 6; beyond ``FAR`` pixels the noise is taken as uncorrelated, so V(d) = a + b d^2 there,
 fitted on d = FAR .. 6, gives a = 2 sigma^2 and the signal's share b d^2; then
 rho(d) = 1 - (V(d) - b d^2) / a for the near lags.
@@ -84,12 +85,23 @@ def _lag_difference_variances(image: Tensor, lag: int, dim: int) -> Tensor:
     return F.avg_pool2d(difference[:, None, :height, :width] ** 2, BLOCK).flatten()
 
 
+def neighbours_mean(grid: Tensor) -> Tensor:
+    """The mean of the up to 8 neighbours of each cell of [N, 1, h, w] grids."""
+    ones = torch.ones_like(grid)
+    total = F.avg_pool2d(F.pad(grid, (1, 1, 1, 1)), 3, stride=1) * 9 - grid
+    count = F.avg_pool2d(F.pad(ones, (1, 1, 1, 1)), 3, stride=1) * 9 - ones
+    return total / count
+
+
 def _block_texture(image: Tensor) -> Tensor:
-    """Texture per block (same blocks as ``_lag_difference_variances``): the variance of the 4x4-pooled
-    image inside the block, where the noise is averaged down and the signal's structure stays."""
+    """Texture per block (same blocks as ``_lag_difference_variances``), read from the blocks around it: the
+    variance of the 4x4-pooled image inside each, where the noise is averaged down and the signal's structure
+    stays. The signal is smooth across neighbouring blocks and their noise is not the block's own, so the
+    weakest-textured blocks are not the ones whose noise came out weak."""
     height, width = image.shape[1] - max(LAGS), image.shape[2] - max(LAGS)
     pooled = F.avg_pool2d(image[:, None, :height, :width], 4)
-    return F.avg_pool2d(pooled, BLOCK // 4).flatten().neg().add(F.avg_pool2d(pooled**2, BLOCK // 4).flatten())
+    mean = F.avg_pool2d(pooled, BLOCK // 4)
+    return neighbours_mean(F.avg_pool2d(pooled**2, BLOCK // 4) - mean**2).flatten()
 
 
 def estimate_correlation(images: list[Tensor]) -> NoiseCorrelation:
@@ -128,7 +140,9 @@ def estimate_correlated_sigma(image: Tensor) -> float:
     Laplacian high-pass of ``estimate_heteroscedastic``) see only the noise's high frequencies, which a
     camera pipeline has smoothed away, and read several times too low on such noise; differences of
     pixels ``FAR`` or more apart see the whole variance. Correlation reaching beyond ``FAR`` still
-    reads as missing variance."""
+    reads as missing variance, and with signal-dependent noise the reading is the level of the flattest
+    blocks, which in photographs are often dark or bright where the noise is weaker than on average
+    (``noise.covariance`` bins the blocks by intensity and reads farther lags, for a set of images)."""
     return estimate_correlation([image]).sigma
 
 

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from noise.correlation import BLOCK, WEAKEST
+from noise.correlation import BLOCK, WEAKEST, neighbours_mean
 
 RADIUS = 3  # L: the autocorrelation window is (2L + 1) x (2L + 1)
 BINS = 8  # intensity bins, each with its own weakest-textured blocks
@@ -81,14 +81,6 @@ class _Selection:
         return _Selection(torch.cat([b.repeat(channels) for b in self.bins.reshape(images, -1)]))
 
 
-def _neighbours_mean(grid: Tensor) -> Tensor:
-    """The mean of the up to 8 neighbours of each cell of a [1, 1, h, w] grid."""
-    ones = torch.ones_like(grid)
-    total = F.avg_pool2d(F.pad(grid, (1, 1, 1, 1)), 3, stride=1) * 9 - grid
-    count = F.avg_pool2d(F.pad(ones, (1, 1, 1, 1)), 3, stride=1) * 9 - ones
-    return total / count
-
-
 def _select_blocks(images: list[Tensor]) -> _Selection:
     """The ``WEAKEST`` fraction of blocks by texture within each of ``BINS`` intensity bins (quantiles of the
     block mean, so each bin holds as many pixels), blocks with a clipped pixel (0 or 1) left out. A block's
@@ -104,7 +96,7 @@ def _select_blocks(images: list[Tensor]) -> _Selection:
         pooled = F.avg_pool2d(crop.mean(0)[None, None], 4)
         mean = F.avg_pool2d(pooled, BLOCK // 4)
         means.append(mean.flatten())
-        textures.append(_neighbours_mean(F.avg_pool2d(pooled**2, BLOCK // 4) - mean**2).flatten())
+        textures.append(neighbours_mean(F.avg_pool2d(pooled**2, BLOCK // 4) - mean**2).flatten())
         at_limit = ((crop <= 0) | (crop >= 1)).any(0).double()[None, None]
         clipped.append(F.max_pool2d(at_limit, BLOCK).flatten() > 0)
     mean, texture, clipped = torch.cat(means), torch.cat(textures), torch.cat(clipped)
@@ -166,7 +158,9 @@ def _baseline(planes: list[Tensor], weakest: _Selection) -> _Baseline:
 
 def estimate_noise_covariance(images: list[Tensor], radius: int = RADIUS) -> NoiseCovariance:
     """The noise covariance of noisy images [C, H, W] (same C, any intensity scale) under the separable
-    model of this module; the images should come from one camera and pipeline."""
+    model of this module; the images should come from one camera and pipeline, and hold flat regions at
+    every intensity between them: on a single textured image the far lags see mostly signal and the level
+    reads high."""
     if radius >= min(FAR_LAGS):
         raise ValueError(f"radius {radius}: the window must stay inside the lags taken as uncorrelated {FAR_LAGS}")
     images = [image.double() for image in images]

@@ -33,6 +33,21 @@ def test_white_noise_is_found_uncorrelated():
     assert not correlation.correlated and "safe" in correlation.advice()
 
 
+def test_the_flat_blocks_are_chosen_by_texture_whatever_their_brightness():
+    """White noise on images half flat (bright, 0.8) and half textured (mid-grey, a blurred random pattern):
+    the estimate must read the flat half. Blocks chosen by brightness instead of texture read the texture's
+    own correlation as the noise's (rho(1) about 0.67, std four times the truth)."""
+    generator = torch.Generator().manual_seed(4)
+    noisy = []
+    for _ in range(4):
+        texture = F.avg_pool2d(torch.randn(1, 1, 256, 128, generator=generator), 5, stride=1, padding=2)[0]
+        image = torch.cat([torch.full((1, 256, 128), 0.8), 0.5 + 0.15 * texture / texture.std()], dim=2)
+        noisy.append(image + 0.03 * torch.randn(image.shape, generator=generator))
+    correlation = estimate_correlation(noisy)
+    assert abs(correlation.horizontal[0]) < 0.07 and abs(correlation.vertical[0]) < 0.07
+    assert correlation.sigma == pytest.approx(0.03, rel=0.1)
+
+
 def test_noise_filtered_along_rows_is_found_correlated_along_rows_only():
     """White noise through the kernel [1, 1] / sqrt(2) along rows: rho(1) = 0.5 along rows, 0 along columns
     and at lag 2."""
