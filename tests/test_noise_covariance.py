@@ -90,3 +90,16 @@ def test_the_command_prints_options_that_r2r_accepts(tmp_path: Path, capsys):
     model = R2R(network=DnCNN(in_channels=3, depth=3, width=8), **options)
     # the 8-bit scale of the printed lines is undone by R2R: the model draws with the estimated covariance
     torch.testing.assert_close(model.covariance.channel_covariance, CHANNELS, atol=0, rtol=0.25)
+
+
+def test_the_oracle_reads_the_covariance_the_residuals_were_drawn_with():
+    from benchmarks.true_noise_covariance import true_covariance
+
+    box = torch.tensor([1.0, 2.0, 3.0, 2.0, 1.0]) / 3
+    true = torch.zeros(7, 7)
+    true[1:6, 1:6] = box[:, None] * box[None, :]
+    clean = _images(2)
+    noisy = _noisy(NoiseCovariance(true, CHANNELS), seed=3, count=2)
+    options = true_covariance([(str(k), n, c) for k, (n, c) in enumerate(zip(noisy, clean, strict=True))])
+    torch.testing.assert_close(torch.tensor(options["autocorrelation"]), true, atol=0.03, rtol=0)
+    torch.testing.assert_close(torch.tensor(options["channel_covariance"]) / 255**2, CHANNELS, atol=0, rtol=0.05)
