@@ -7,12 +7,15 @@ outputs per image and mean. One command makes every row:
 Rows: the noisy input; BM3D (``bm3d`` package, colour) at the noise level each image's own estimate
 gives (``noise.correlation.estimate_correlated_sigma``); ZS-N2N per image; Noise2Void with and without
 pixel-shuffle downsampling (PD); Noise2Self and the Laine network with and without PD; R2R with the
-heteroscedastic noise model estimated per image. The experiments are ``configs/experiments/*_nam.yaml``
-with ``--steps`` training steps. A first stage compares the noise-level estimators with the true
-residual (noisy - clean) standard deviation. Records go to benchmarks/results/real_noise.json as they
-come (one list: ``stage`` "noise_level", "correlation" or "denoise"). ``--pairs DIR`` runs the rows on
-another folder in the same layout (``benchmarks.correlated_noise_pairs`` makes synthetic ones), training
-in ``runs/real_noise_<DIR name>_<row>``.
+heteroscedastic noise model estimated per image, and R2R recorrupting with the noise's own spatial and
+channel covariance (``r2r_correlated``: the covariance in ``r2r_nam_correlated.yaml`` is the one
+``python -m noise.covariance`` estimates from the 25 noisy images). The experiments are
+``configs/experiments/*_nam*.yaml`` with ``--steps`` training steps. A first stage compares the
+noise-level estimators with the true residual (noisy - clean) standard deviation. Records go to
+benchmarks/results/real_noise.json as they come (one list: ``stage`` "noise_level", "correlation" or
+"denoise"). ``--pairs DIR`` runs the rows on another folder in the same layout
+(``benchmarks.correlated_noise_pairs`` makes synthetic ones), training in
+``runs/real_noise_<DIR name>_<row>``.
 """
 
 from __future__ import annotations
