@@ -63,3 +63,18 @@ def test_the_real_noise_benchmark_runs_its_rows_on_another_pairs_folder(tmp_path
     assert {r["dataset"] for r in records} == {"synthetic_test_pairs"}
     assert records[1]["steps"] == 2 and set(records[1]["per_image"]) == {"a", "b"}
     assert json.loads((tmp_path / "r.json").read_text())[-1]["dataset"] == "synthetic_test_pairs"
+
+
+def test_the_bm3d_reference_row_reads_each_image_s_true_residual_std(tmp_path, monkeypatch):
+    import bm3d
+
+    from benchmarks.real_noise import bm3d_row
+
+    pairs = load_pairs(main(["--sigma", "20", "--source", str(_clean_references(tmp_path / "source")),
+                             "--out", str(tmp_path / "pairs")]), 25)  # fmt: skip
+    levels = []
+    real = bm3d.bm3d_rgb
+    monkeypatch.setattr(bm3d, "bm3d_rgb", lambda image, sigma: levels.append(sigma) or real(image, sigma))
+    record = bm3d_row(pairs, oracle=True)
+    assert record["row"] == "bm3d_true_sigma" and "oracle" in record["sigma_from"]
+    assert levels == pytest.approx([float((noisy - clean).std()) for _, noisy, clean in pairs])
