@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from core.choices import check_choice
 from core.recorruption import recorrupt_with, signal_dependent_std
 from lightning_modules.base import Batch, DenoisingModule, Stage
-from noise.covariance import NoiseCovariance, correlated_gaussian
+from noise.covariance import NoiseCovariance, correlated_sampler
 from noise.estimation import estimate_heteroscedastic
 from noise.parameters import per_image_parameter
 
@@ -127,7 +127,7 @@ class R2R(DenoisingModule):
         if noisy.shape[1] != self.covariance.channel_covariance.shape[0]:
             raise ValueError(f"channel_covariance is for {self.covariance.channel_covariance.shape[0]}-channel "
                              f"images and these have {noisy.shape[1]}")  # fmt: skip
-        return lambda: correlated_gaussian(noisy.shape, self.covariance, generator, noisy)
+        return correlated_sampler(noisy.shape, self.covariance, generator, noisy)
 
     def _per_image(self, batch: Batch | None, key: str, configured: float | None, noisy: Tensor) -> Tensor:
         return per_image_parameter(key, configured, batch, noisy, type(self).__name__).reshape(-1, 1, 1, 1)
@@ -157,7 +157,8 @@ class R2R(DenoisingModule):
             return self.network, "the denoised image: one pass on the noisy image (inference: single)"
         return self.network, (
             f"one pass of the network; the paper's inference (Eq. 9) averages it over K = {self.mc_samples} "
-            f"recorrupted copies y + alpha * z, z ~ N(0, sigma^2), alpha = {self.alpha} (lightning_modules/r2r.py)"
+            f"recorrupted copies y + alpha * z, z drawn from the noise model ({self.noise}), alpha = {self.alpha} "
+            "(lightning_modules/r2r.py)"
         )
 
     def denoise(

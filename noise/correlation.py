@@ -93,15 +93,20 @@ def neighbours_mean(grid: Tensor) -> Tensor:
     return total / count
 
 
-def _block_texture(image: Tensor) -> Tensor:
-    """Texture per block (same blocks as ``_lag_difference_variances``), read from the blocks around it: the
-    variance of the 4x4-pooled image inside each, where the noise is averaged down and the signal's structure
+def flat_block_texture(planes: Tensor) -> Tensor:
+    """Texture per BLOCK x BLOCK block of [N, 1, H, W] planes, read from the blocks around it [N, 1, h, w]: the
+    variance of the 4x4-pooled plane inside each, where the noise is averaged down and the signal's structure
     stays. The signal is smooth across neighbouring blocks and their noise is not the block's own, so the
     weakest-textured blocks are not the ones whose noise came out weak."""
-    height, width = image.shape[1] - max(LAGS), image.shape[2] - max(LAGS)
-    pooled = F.avg_pool2d(image[:, None, :height, :width], 4)
+    pooled = F.avg_pool2d(planes, 4)
     mean = F.avg_pool2d(pooled, BLOCK // 4)
-    return neighbours_mean(F.avg_pool2d(pooled**2, BLOCK // 4) - mean**2).flatten()
+    return neighbours_mean(F.avg_pool2d(pooled**2, BLOCK // 4) - mean**2)
+
+
+def _block_texture(image: Tensor) -> Tensor:
+    """``flat_block_texture`` of each channel of [C, H, W] on the blocks of ``_lag_difference_variances``."""
+    height, width = image.shape[1] - max(LAGS), image.shape[2] - max(LAGS)
+    return flat_block_texture(image[:, None, :height, :width]).flatten()
 
 
 def estimate_correlation(images: list[Tensor]) -> NoiseCorrelation:

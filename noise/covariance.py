@@ -25,6 +25,7 @@ C (Var(n1 + n2) = C11 + C22 + 2 C12).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from noise.correlation import BLOCK, WEAKEST, neighbours_mean
+from noise.correlation import BLOCK, WEAKEST, flat_block_texture
 
 RADIUS = 3  # L: the autocorrelation window is (2L + 1) x (2L + 1)
 BINS = 8  # intensity bins, each with its own weakest-textured blocks
@@ -58,11 +59,9 @@ class NoiseCovariance:
 def _offset_difference(image: Tensor, dy: int, dx: int) -> Tensor:
     """Squared differences y(p + (dy, dx)) - y(p) of [H, W] on the common grid of every offset used
     (the pixels p with all offsets inside the image)."""
-    reach = REACH
-    height, width = image.shape[0] - reach, image.shape[1] - 2 * reach
-    top, left = 0, reach
-    shifted = image[top + dy : top + dy + height, left + dx : left + dx + width]
-    return (shifted - image[top : top + height, left : left + width]) ** 2
+    height, width = image.shape[0] - REACH, image.shape[1] - 2 * REACH
+    shifted = image[dy : dy + height, REACH + dx : REACH + dx + width]
+    return (shifted - image[:height, REACH : REACH + width]) ** 2
 
 
 def _block_means(square: Tensor) -> Tensor:
@@ -82,21 +81,18 @@ class _Selection:
 
 
 def _select_blocks(images: list[Tensor]) -> _Selection:
-    """The ``WEAKEST`` fraction of blocks by texture within each of ``BINS`` intensity bins (quantiles of the
-    block mean, so each bin holds as many pixels), blocks with a clipped pixel (0 or 1) left out. A block's
-    texture is read from the blocks around it (the variance of the channel mean pooled 4x4 inside each, where
-    the noise averages down and the signal's structure stays): the signal is smooth across neighbouring blocks
-    and their noise is not the block's own, so choosing the weakest does not choose blocks whose noise came
-    out weak (reading a block's own texture biased flat-image estimates 5-30 % low). Binning matters for
-    signal-dependent noise: the flattest blocks of photographs are mostly bright sky or dark shadow, where
-    camera noise is weaker than on average."""
+    """The ``WEAKEST`` fraction of blocks by texture (``noise.correlation.flat_block_texture`` of the channel
+    mean) within each of ``BINS`` intensity bins (quantiles of the block mean, so each bin holds as many
+    pixels), blocks with a clipped pixel (0 or 1) left out. Reading a block's own texture instead of its
+    neighbours' biased flat-image estimates 5-30 % low. Binning matters for signal-dependent noise: the
+    flattest blocks of photographs are mostly bright sky or dark shadow, where camera noise is weaker than
+    on average."""
     reach, means, textures, clipped = REACH, [], [], []
     for image in images:
         crop = image[:, : image.shape[1] - reach, reach : image.shape[2] - reach]
-        pooled = F.avg_pool2d(crop.mean(0)[None, None], 4)
-        mean = F.avg_pool2d(pooled, BLOCK // 4)
-        means.append(mean.flatten())
-        textures.append(neighbours_mean(F.avg_pool2d(pooled**2, BLOCK // 4) - mean**2).flatten())
+        plane = crop.mean(0)[None, None]
+        means.append(F.avg_pool2d(plane, BLOCK).flatten())
+        textures.append(flat_block_texture(plane).flatten())
         at_limit = ((crop <= 0) | (crop >= 1)).any(0).double()[None, None]
         clipped.append(F.max_pool2d(at_limit, BLOCK).flatten() > 0)
     mean, texture, clipped = torch.cat(means), torch.cat(textures), torch.cat(clipped)
@@ -200,34 +196,44 @@ def estimate_noise_covariance(images: list[Tensor], radius: int = RADIUS) -> Noi
 
 
 def _spectral_filter(autocorrelation: Tensor, height: int, width: int) -> Tensor:
-    """sqrt of the power spectrum of ``autocorrelation`` laid circularly on a height x width grid, scaled
-    so that filtered white noise has unit variance (negative spectrum values, from an estimated R that is
-    not quite positive definite, are set to 0)."""
+    """sqrt of the power spectrum of ``autocorrelation`` laid circularly on a height x width grid (R(0) at
+    [0, 0], R(dy, dx) at [dy mod height, dx mod width]), scaled so that filtered white noise has unit
+    variance (negative spectrum values, from an estimated R that is not quite positive definite, are set
+    to 0)."""
     radius = autocorrelation.shape[0] // 2
     grid = torch.zeros(height, width, dtype=torch.float64)
-    for dy in range(-radius, radius + 1):
-        for dx in range(-radius, radius + 1):
-            grid[dy % height, dx % width] = float(autocorrelation[radius + dy, radius + dx])
-    power = torch.fft.fft2(grid).real.clamp(min=0)
+    grid[: 2 * radius + 1, : 2 * radius + 1] = autocorrelation.double()
+    power = torch.fft.fft2(grid.roll((-radius, -radius), dims=(0, 1))).real.clamp(min=0)
     return (power / power.mean()).sqrt()
+
+
+def correlated_sampler(
+    shape: torch.Size | tuple[int, ...], covariance: NoiseCovariance, generator: torch.Generator, like: Tensor
+) -> Callable[[], Tensor]:
+    """Draws of Gaussian noise [B, C, H, W] with covariance C (x) R (``covariance``), on ``like``'s device and
+    dtype: white noise filtered by the square root of R's power spectrum on a grid L pixels larger on each
+    side (so the circular wrap never pairs pixels of the crop closer than L), then mixed across channels by
+    the Cholesky factor of C. The filter and the factor are made once, for every draw."""
+    batch, channels, height, width = shape
+    radius = covariance.autocorrelation.shape[0] // 2
+    padded = (height + 2 * radius, width + 2 * radius)
+    spectrum = _spectral_filter(covariance.autocorrelation, *padded).to(like.device, torch.float32)
+    mixing = torch.linalg.cholesky(covariance.channel_covariance.double()).to(like.device, torch.float32)
+
+    def draw() -> Tensor:
+        white = torch.randn((batch, channels, *padded), generator=generator, device=like.device, dtype=torch.float32)
+        spatial = torch.fft.ifft2(torch.fft.fft2(white) * spectrum).real
+        cropped = spatial[..., radius : radius + height, radius : radius + width]
+        return torch.einsum("cd,bdhw->bchw", mixing, cropped).to(like.dtype)
+
+    return draw
 
 
 def correlated_gaussian(
     shape: torch.Size | tuple[int, ...], covariance: NoiseCovariance, generator: torch.Generator, like: Tensor
 ) -> Tensor:
-    """Gaussian noise [B, C, H, W] with covariance C (x) R (``covariance``): white noise filtered by the
-    square root of R's power spectrum on a grid L pixels larger on each side (so the circular wrap never
-    pairs pixels of the crop closer than L), then mixed across channels by the Cholesky factor of C."""
-    batch, channels, height, width = shape
-    radius = covariance.autocorrelation.shape[0] // 2
-    padded = (height + 2 * radius, width + 2 * radius)
-    white = torch.randn((batch, channels, *padded), generator=generator, device=like.device, dtype=torch.float32)
-    spectrum = _spectral_filter(covariance.autocorrelation, *padded).to(white.device, torch.float32)
-    spatial = torch.fft.ifft2(torch.fft.fft2(white) * spectrum).real[
-        ..., radius : radius + height, radius : radius + width
-    ]
-    mixing = torch.linalg.cholesky(covariance.channel_covariance.double()).to(white.device, torch.float32)
-    return torch.einsum("cd,bdhw->bchw", mixing, spatial).to(like.dtype)
+    """One draw of ``correlated_sampler``."""
+    return correlated_sampler(shape, covariance, generator, like)()
 
 
 def config_lines(covariance: NoiseCovariance) -> str:
