@@ -15,8 +15,8 @@ pairs): on the weakest-textured blocks of each intensity bin, the median block m
 ``FAR_LAGS`` along rows and columns and ``DIAGONAL_LAGS`` on the diagonals the noise is taken as
 uncorrelated: V = a + b d^2 there gives a = 2 s^2 and the signal's quadratic form, and then
 R(d) = 1 - (V(d) - (g . d)^2) / a. The far lags start at 8 because camera noise is still correlated at
-4-6 pixels (the Nam pairs' true residuals: R = 0.19 at lag 4, 0.08 at lag 6): a baseline taken there
-would read part of the noise as signal. The variance of a channel, and of the sum of two channels, give
+4-6 pixels (the Nam pairs' true residuals, README, Real camera noise): a baseline taken there would read
+part of the noise as signal. The variance of a channel, and of the sum of two channels, give
 C (Var(n1 + n2) = C11 + C22 + 2 C12).
 
     python -m noise.covariance noisy/*.png    # prints the R2R config lines (autocorrelation, channel_covariance)
@@ -84,7 +84,7 @@ def _select_blocks(images: list[Tensor]) -> _Selection:
     """The ``WEAKEST`` fraction of blocks by texture (``noise.correlation.flat_block_texture`` of the channel
     mean) within each of ``BINS`` intensity bins (quantiles of the block mean, so each bin holds as many
     pixels), blocks with a clipped pixel (0 or 1) left out. Reading a block's own texture instead of its
-    neighbours' biased flat-image estimates 5-30 % low. Binning matters for signal-dependent noise: the
+    neighbours' biased flat-image estimates low. Binning matters for signal-dependent noise: the
     flattest blocks of photographs are mostly bright sky or dark shadow, where camera noise is weaker than
     on average."""
     reach, means, textures, clipped = REACH, [], [], []
