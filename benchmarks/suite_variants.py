@@ -47,6 +47,11 @@ DEVICE_BATCHES_WHAT = (
 )
 DNCNN = "--model.init_args.network.init_args."
 N2V_NET = "--model.init_args.network.init_args.network.init_args."
+N2S_NET = "--model.init_args.network.init_args.network"
+N2S_DNCNN = (
+    '{"class_path": "networks.DnCNN", "init_args": {"in_channels": 1, "depth": 17, "width": 64, "residual": false}}'
+)
+
 # name: (suite row, overrides of its train.py fit, what differs from the suite row)
 VARIANTS = {
     "r2r_seed1": ("r2r", SEED1, "training seed 1"),
@@ -82,6 +87,11 @@ VARIANTS = {
     "neighbor2neighbor_relu": ("neighbor2neighbor", ["--model.init_args.network.init_args.activation", "relu"],
                                "ReLU in the U-Net (DeepInverse's UNet; the official Neighbor2Neighbor U-Net: "
                                "LeakyReLU 0.1)"),
+    "noise2self_dncnn": ("noise2self", [N2S_NET, N2S_DNCNN],
+                         "n2s_bsd68.yaml's non-residual DnCNN-17 (the row before it took the U-Net)"),
+    "noise2void_mask_1.5pct": ("noise2void", ["--model.init_args.mask_fraction", "0.015"],
+                               "1.5% of the pixels masked per patch (the n2v package's N2VConfig default; "
+                               "its BSD68 notebook, as the row: 0.198%)"),
 }  # fmt: skip
 # A peer's suite row on another data seed: its inputs are the fixed noisy training images of that seed
 # (the test images stay the suite's) and its script takes the same seed for its own draws.

@@ -43,6 +43,8 @@ def test_quick_suite_writes_every_row_the_figure_and_the_readme_section(tiny_roo
     text = readme.read_text()
     assert "old" not in text and "| r2r_fresh |" in text and text.endswith("after\n")
     assert by_row["laine"]["patch"] == 96 and by_row["laine"]["batch"] == 1  # five poolings need larger crops
+    # Noise2Self trains the supervised and Noise2Noise rows' U-Net, not its experiment's DnCNN
+    assert by_row["noise2self"]["network"] == "UNet, standardised" and by_row["supervised"]["network"] == "UNet"
 
     # a rerun of one row replaces it and keeps the others; another budget is refused
     before = {record["row"]: record for record in payload["records"]}
@@ -70,10 +72,11 @@ def test_suite_variants_train_the_row_with_its_overrides(tiny_root: Path, tmp_pa
     from benchmarks import suite_variants
 
     out = tmp_path / "variants.json"
-    suite_variants.main(["r2r_seed1", "r2r_no_bn", "--quick", "--data", str(tiny_root), "--out", str(out),
-                         "--runs", str(tmp_path / "runs")])  # fmt: skip
+    suite_variants.main(["r2r_seed1", "r2r_no_bn", "noise2self_dncnn", "--quick", "--data", str(tiny_root),
+                         "--out", str(out), "--runs", str(tmp_path / "runs")])  # fmt: skip
     records = {record["variant"]: record for record in json.loads(out.read_text())}
-    assert set(records) == {"r2r_seed1", "r2r_no_bn"}
+    assert set(records) == {"r2r_seed1", "r2r_no_bn", "noise2self_dncnn"}
+    assert records["noise2self_dncnn"]["network"] == "DnCNN, standardised"  # the variant's override comes last
     seed1, no_bn = records["r2r_seed1"], records["r2r_no_bn"]
     assert seed1["row"] == no_bn["row"] == "r2r" and seed1["steps"] == no_bn["steps"] == 3
     assert seed1["overrides"] == "--seed_everything 1" and seed1["inference"] == "mc"
