@@ -51,6 +51,8 @@ N2S_NET = "--model.init_args.network.init_args.network"
 N2S_DNCNN = (
     '{"class_path": "networks.DnCNN", "init_args": {"in_channels": 1, "depth": 17, "width": 64, "residual": false}}'
 )
+NE2NE_UNET = '{"class_path": "networks.UNet", "init_args": {"in_channels": 1, "depth": 4, "width": 48}}'
+NE2NE_UNET_RELU = NE2NE_UNET.replace("}}", ', "activation": "relu"}}')
 
 # name: (suite row, overrides of its train.py fit, what differs from the suite row)
 VARIANTS = {
@@ -84,9 +86,11 @@ VARIANTS = {
     "noise2void_device_batches_data_seed2": ("noise2void", [*DEVICE_BATCHES, DATA_SEED, "2"],
                                              "device-made batches, data seed 2"),
     "neighbor2neighbor_seed1": ("neighbor2neighbor", SEED1, "training seed 1"),
-    "neighbor2neighbor_relu": ("neighbor2neighbor", ["--model.init_args.network.init_args.activation", "relu"],
-                               "ReLU in the U-Net (DeepInverse's UNet; the official Neighbor2Neighbor U-Net: "
+    "neighbor2neighbor_relu": ("neighbor2neighbor", ["--model.init_args.network", NE2NE_UNET_RELU],
+                               "ReLU in the paper's U-Net (DeepInverse's UNet; the official Neighbor2Neighbor U-Net: "
                                "LeakyReLU 0.1)"),
+    "neighbor2neighbor_paper_unet": ("neighbor2neighbor", ["--model.init_args.network", NE2NE_UNET],
+                                     "ne2ne_bsd68.yaml's U-Net (the paper's: depth 4, width 48, not standardised)"),
     "noise2self_dncnn": ("noise2self", [N2S_NET, N2S_DNCNN],
                          "n2s_bsd68.yaml's non-residual DnCNN-17 (the row before it took the U-Net)"),
     "noise2void_mask_1.5pct": ("noise2void", ["--model.init_args.mask_fraction", "0.015"],
