@@ -52,6 +52,7 @@ N2S_DNCNN = (
     '{"class_path": "networks.DnCNN", "init_args": {"in_channels": 1, "depth": 17, "width": 64, "residual": false}}'
 )
 NE2NE_UNET = '{"class_path": "networks.UNet", "init_args": {"in_channels": 1, "depth": 4, "width": 48}}'
+ZSN2N_NET = '{"class_path": "networks.zsn2n.ZSN2NNet", "init_args": {"channels": 1, "width": 48}}'
 NE2NE_UNET_RELU = NE2NE_UNET.replace("}}", ', "activation": "relu"}}')
 
 # name: (suite row, overrides of its train.py fit, what differs from the suite row)
@@ -91,6 +92,8 @@ VARIANTS = {
                                "LeakyReLU 0.1)"),
     "neighbor2neighbor_paper_unet": ("neighbor2neighbor", ["--model.init_args.network", NE2NE_UNET],
                                      "ne2ne_bsd68.yaml's U-Net (the paper's: depth 4, width 48, not standardised)"),
+    "zsn2n_dataset_paper_network": ("zsn2n_dataset", ["--model.init_args.network", ZSN2N_NET],
+                                    "ZS-N2N's two-layer network (zsn2n_bsd68.yaml's, the paper's)"),
     "noise2self_dncnn": ("noise2self", [N2S_NET, N2S_DNCNN],
                          "n2s_bsd68.yaml's non-residual DnCNN-17 (the row before it took the U-Net)"),
     "noise2void_mask_1.5pct": ("noise2void", ["--model.init_args.mask_fraction", "0.015"],

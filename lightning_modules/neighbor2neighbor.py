@@ -13,12 +13,14 @@ from lightning_modules.base import Batch, DenoisingModule
 
 
 class Neighbor2Neighbor(DenoisingModule):
-    """Neighbor2Neighbor's loss over a dataset; output f(y). As in the official code, gamma grows
-    linearly from 0 to ``gamma`` over the training epochs (``ramp_gamma: false`` keeps it fixed).
+    """Neighbor2Neighbor's loss over a dataset; output f(y). As in the official code
+    (``Lambda = epoch / n_epoch * increase_ratio``), gamma grows linearly from 0 to ``gamma`` over the
+    training; a run bounded by ``max_steps`` rather than ``max_epochs`` ramps it over its steps, and one
+    bounded by both over whichever ends it first. ``ramp_gamma: false`` keeps it fixed.
 
     Args:
         gamma: the regulariser's final weight (2 in the paper).
-        ramp_gamma: ramp gamma with the epoch.
+        ramp_gamma: ramp gamma with the training's progress.
         **kwargs: the ``DenoisingModule`` arguments.
     """
 
@@ -29,9 +31,12 @@ class Neighbor2Neighbor(DenoisingModule):
 
     def current_gamma(self) -> float:
         trainer = self._trainer
-        if not self.ramp_gamma or trainer is None or not trainer.max_epochs or trainer.max_epochs < 1:
+        if not self.ramp_gamma or trainer is None:
             return self.gamma
-        return self.gamma * self.current_epoch / trainer.max_epochs
+        progress = [self.current_epoch / trainer.max_epochs] if (trainer.max_epochs or 0) > 0 else []
+        if (trainer.max_steps or 0) > 0:
+            progress.append(self.global_step / trainer.max_steps)
+        return self.gamma * min(max(progress), 1.0) if progress else self.gamma
 
     def training_loss(self, batch: Batch, generator: torch.Generator) -> Tensor:
         return neighbor2neighbor_loss(self.fit_network, batch["noisy"], self.current_gamma(), generator)

@@ -227,3 +227,25 @@ def test_measure_paths_times_both_paths_without_touching_the_network():
     seconds = zsn2n.fast_cpu.measure_paths(network, torch.rand(1, 1, 16, 16), iterations=2, rounds=1)
     assert set(seconds) == {"plain", "fast"} and all(s > 0 for s in seconds.values())
     assert all(torch.equal(before[name], value) for name, value in network.state_dict().items())
+
+
+@pytest.mark.parametrize(
+    ("max_epochs", "max_steps", "epoch", "step", "expected"),
+    [
+        (10, -1, 5, 999, 1.0),  # epoch-bounded: the official ramp, epoch / n_epoch * gamma
+        (-1, 200, 0, 0, 0.0),  # step-bounded (the suite): ramps over the steps
+        (-1, 200, 7, 150, 1.5),
+        (100, 200, 1, 100, 1.0),  # both: whichever ends the run first
+        (-1, -1, 3, 30, 2.0),  # unbounded: no ramp to follow
+    ],
+)
+def test_neighbor2neighbor_gamma_ramps_over_the_training(max_epochs, max_steps, epoch, step, expected):
+    from types import SimpleNamespace
+
+    from lightning_modules import Neighbor2Neighbor
+    from networks import UNet
+
+    model = Neighbor2Neighbor(UNet(depth=1, width=4), gamma=2.0)
+    model._trainer = SimpleNamespace(max_epochs=max_epochs, max_steps=max_steps, current_epoch=epoch, global_step=step)
+    assert model.current_gamma() == pytest.approx(expected)
+    assert Neighbor2Neighbor(UNet(depth=1, width=4), gamma=2.0, ramp_gamma=False).current_gamma() == 2.0

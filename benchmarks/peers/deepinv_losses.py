@@ -13,9 +13,10 @@ y + sqrt(a / (1 - a)) w, so the paper's alpha = 0.5 is a = 0.2. Adam at lr 1e-3 
 
 ``ne2ne``: DeepInverse's ``Neighbor2Neighbor`` loss (random neighbour sub-sampler, regulariser weight
 gamma = 2, held fixed: the paper ramps it from 0 over the epochs, DeepInverse has no ramp, and the
-suite's row, trained by steps, holds it at 2 as well), with its ``UNet`` set to the project row's
-U-Net shape (five scales, 48 channels doubling per scale, no batch normalisation, non-residual) and
-Adam at lr 3e-4 as the paper and the project's row. Inference: one pass.
+suite's row holds it at 2 as well), with its ``UNet`` set to the shape of ``ne2ne_bsd68.yaml``'s U-Net
+(the paper's: five scales, 48 channels doubling per scale, no batch normalisation, non-residual; the
+suite's row trains its shared standardised U-Net instead) and Adam at lr 3e-4 as the paper and the
+project's row. Inference: one pass.
 
 Both train in a plain loop (DeepInverse's ``Trainer`` adds its own logging and checkpointing per epoch;
 the losses and models are the library's). Imports numpy, torch and deepinv only.
