@@ -362,9 +362,21 @@ def _mean_record(row: str, kind: str, scores: list[tuple[float, float]], **field
             "inference_seconds_per_image": round(fields.pop("inference_seconds"), 2), **fields}  # fmt: skip
 
 
+def add_budget_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--quick`` and one option per key of the budget (``--steps``, ``--batch``, ...)."""
+    parser.add_argument("--quick", action="store_true", help="tiny budget on 2 test images: checks the code paths")
+    for key, value in FULL.items():
+        parser.add_argument(f"--{key.replace('_', '-')}", type=int, help=f"full run: {value or 'all'}")
+
+
+def budget_from(args: argparse.Namespace) -> dict:
+    budget = dict(QUICK if args.quick else FULL)
+    budget.update({k: getattr(args, k) for k in FULL if getattr(args, k, None) is not None})
+    return budget
+
+
 def main(argv: list[str] | None = None) -> Suite:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="tiny budget on 2 test images: checks the code paths")
     parser.add_argument(
         "--rows",
         nargs="*",
@@ -382,11 +394,9 @@ def main(argv: list[str] | None = None) -> Suite:
     parser.add_argument("--out", type=Path, help="results JSON (default benchmarks/results/suite_cpu.json)")
     parser.add_argument("--figure", type=Path, help="figure PNG (default docs/results.png)")
     parser.add_argument("--readme", type=Path, help="README whose results section is rewritten (default README.md)")
-    for key, value in FULL.items():
-        parser.add_argument(f"--{key.replace('_', '-')}", type=int, help=f"full run: {value or 'all'}")
+    add_budget_arguments(parser)
     args = parser.parse_args(argv)
-    budget = dict(QUICK if args.quick else FULL)
-    budget.update({k: getattr(args, k) for k in FULL if getattr(args, k, None) is not None})
+    budget = budget_from(args)
     default_name = "suite_cpu_quick" if args.quick else "suite_cpu"
     out = args.out or REPO / "benchmarks" / "results" / f"{default_name}.json"
     figure = args.figure or REPO / "docs" / ("results_quick.png" if args.quick else "results.png")

@@ -118,3 +118,23 @@ def test_a_peer_variant_trains_on_its_data_seeds_noisy_images(tiny_root: Path, t
     seed0_train, seed0_test, _ = read_inputs(tmp_path / "seed0.npz")
     assert seed1_train.shape == seed0_train.shape and not np.allclose(seed1_train, seed0_train)
     assert all(np.array_equal(a, b) for a, b in zip(seed1_test, seed0_test, strict=True))
+
+
+def test_suite_reproduce_reruns_rows_beside_the_committed_table(tiny_root: Path, tmp_path: Path):
+    from benchmarks import suite_reproduce
+
+    table = tmp_path / "suite.json"
+    suite.main(["--quick", "--data", str(tiny_root), "--out", str(table), "--figure", str(tmp_path / "f.png"),
+                "--rows", "supervised"])  # fmt: skip
+    committed = json.loads(table.read_text())
+    out, common = tmp_path / "reproduction.json", ["--quick", "--data", str(tiny_root), "--table", str(table)]
+    records = suite_reproduce.main(["supervised", *common, "--out", str(out), "--runs", str(tmp_path / "runs")])
+    assert json.loads(out.read_text()) == records and [r["row"] for r in records] == ["supervised"]
+    record = records[0]
+    assert record["committed_psnr"] == committed["records"][0]["psnr"] and record["commit"] and record["command"]
+    assert record["reproduced"] and abs(record["difference_db"]) <= suite_reproduce.TOLERANCE_DB
+    assert json.loads(table.read_text()) == committed  # the committed table is not touched
+    with pytest.raises(SystemExit, match="no row noise2void"):
+        suite_reproduce.main(["noise2void", *common, "--out", str(out)])
+    with pytest.raises(SystemExit, match="another protocol"):
+        suite_reproduce.main(["supervised", *common, "--steps", "4", "--out", str(out)])
