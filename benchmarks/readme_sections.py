@@ -6,7 +6,8 @@
 * ``results``: suite_cpu.json (``python -m benchmarks.suite``);
 * ``real-noise``: real_noise.json (``python benchmarks/real_noise.py``);
 * ``peer-gaps``: suite_variants.json (``python -m benchmarks.suite_variants``) beside suite_cpu.json, and
-  peer_step_times.json (``python -m benchmarks.peer_step_times``).
+  peer_step_times.json (``python -m benchmarks.peer_step_times``);
+* ``suite-reproduction``: suite_reproduction.json (``python -m benchmarks.suite_reproduce``).
 
     python -m benchmarks.readme_sections
 """
@@ -378,8 +379,32 @@ def peer_gaps() -> list[str]:
     return lines or ["Nothing recorded yet: `python -m benchmarks.suite_variants` writes this section."]
 
 
+def suite_reproduction() -> list[str]:
+    """Each rerun of a suite row beside the figure committed in the table (the latest rerun of each row)."""
+    records = {r["row"]: r for r in _load("suite_reproduction")}
+    if not records:
+        return ["Nothing recorded yet: `python -m benchmarks.suite_reproduce <rows>` writes this section."]
+    reproduced = sum(r["reproduced"] for r in records.values())
+    tolerance = max(r["tolerance_db"] for r in records.values())
+    lines = [
+        f"Suite rows rerun beside their committed figures (`benchmarks/results/suite_reproduction.json`): "
+        f"{reproduced} of {len(records)} within {tolerance} dB.",
+        "",
+        "| row | committed PSNR dB | at | rerun PSNR dB | difference dB | training s (committed / rerun) | rerun at "
+        "| device |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in records.values():
+        seconds = f"{r['committed_train_seconds'] or 0:.0f} / {r['rerun_train_seconds'] or 0:.0f}"
+        lines.append(f"| {r['row']} | {r['committed_psnr']:.3f} | `{r['committed_commit']}` | {r['rerun_psnr']:.3f} | "
+                     f"{r['difference_db']:+.3f} | {seconds} | `{r['commit']}` | {r['device']} |")  # fmt: skip
+    commands = sorted({r["command"] for r in records.values()})
+    return [*lines, "", "Made by " + "; ".join(f"`{c}`" for c in commands) + "."]
+
+
 SECTIONS = {"training-speed": training_speed, "zsn2n-cpu": zsn2n_cpu, "results": results, "real-noise": real_noise,
-            "real-noise-studies": real_noise_studies, "peer-gaps": peer_gaps}  # fmt: skip
+            "real-noise-studies": real_noise_studies, "peer-gaps": peer_gaps,
+            "suite-reproduction": suite_reproduction}  # fmt: skip
 
 
 def _replace(text: str, name: str, lines: list[str]) -> str:

@@ -136,3 +136,23 @@ def test_progress_bar_costs_are_given_in_milliseconds_per_step():
     line = readme_sections._progress_bar_costs([record, {"median_samples_per_s": {"plain": 1.0}}])[-1]
     assert "plain loop 1.00; train.py with its bar (redrawn every 0.5 s) 2.00" in line
     assert "Lightning's bar (redrawn every batch) 4.00, with no bar 2.00." in line
+
+
+def test_suite_reproduction_lists_the_latest_rerun_of_each_row(tmp_path, monkeypatch):
+    import json
+
+    from benchmarks import readme_sections
+    from benchmarks.suite_reproduce import comparison
+
+    monkeypatch.setattr(readme_sections, "RESULTS", tmp_path)
+    assert readme_sections.suite_reproduction()[0].startswith("Nothing recorded yet")
+    committed = {"row": "r2r", "psnr": 27.43, "commit": "aaa", "train_seconds": 155.0}
+    rerun = {"row": "r2r", "psnr": 27.2, "commit": "bbb", "train_seconds": 150.0, "device": "cpu"}
+    records = [comparison(committed, {**rerun, "psnr": 27.0}) | {"command": "c1"},
+               comparison(committed, rerun) | {"command": "c2"}]  # fmt: skip
+    assert records[1]["difference_db"] == -0.23 and not records[1]["reproduced"]
+    (tmp_path / "suite_reproduction.json").write_text(json.dumps(records))
+    lines = readme_sections.suite_reproduction()
+    assert lines[0].endswith("0 of 1 within 0.1 dB.")
+    assert "| r2r | 27.430 | `aaa` | 27.200 | -0.230 | 155 / 150 | `bbb` | cpu |" in lines
+    assert lines[-1] == "Made by `c2`."
