@@ -10,10 +10,11 @@ Protocol (``PROTOCOL`` below is what the README states):
 * dataset-level methods train ``--steps`` steps of ``--batch`` patches of ``--patch`` pixels from
   Train400 each, with the **fixed-noise protocol** (``data.init_args.noise_draws: fixed``: each training
   image has one noisy version, the situation of a user with one capture per scene). R2R and Noise2Void
-  also run with fresh noise every step, to show what the usual recipe adds. Each method keeps its
-  experiment's network (``configs/experiments/*_bsd68.yaml``); validation and checkpoint selection are
-  off (no clean image chooses the weights): the last weights are tested on every BSD68 image with the
-  method's own inference.
+  also run with fresh noise every step, to show what the usual recipe adds. Each method trains its
+  experiment (``configs/experiments/*_bsd68.yaml``: loss, optimizer, schedule); the methods that take any
+  network share one (``SHARED_NETWORK`` below), the others keep their recipes' networks. Validation and
+  checkpoint selection are off (no clean image chooses the weights): the last weights are tested on
+  every BSD68 image with the method's own inference.
 * zero-shot methods (ZS-N2N, single-image Noise2Self, INR) fit each image of Set12 (or its first
   ``--zero-shot-images``) alone.
 * BM3D (``bm3d`` package) at the true sigma, and the noisy input, on the same noisy images.
