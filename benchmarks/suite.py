@@ -54,6 +54,12 @@ SHARED_NETWORK = [
     f'{{"class_path": "networks.Standardized", "init_args": {{"network": {UNET}}}}}',
 ]
 N2S_UNET = ["--model.init_args.network.init_args.network", UNET]  # n2s_bsd68.yaml's network is standardised
+# the networks the experiments name, which the shared one replaced (suite_selection, suite_variants)
+N2S_DNCNN = (
+    '{"class_path": "networks.DnCNN", "init_args": {"in_channels": 1, "depth": 17, "width": 64, "residual": false}}'
+)
+NE2NE_UNET = '{"class_path": "networks.UNet", "init_args": {"in_channels": 1, "depth": 4, "width": 48}}'
+ZSN2N_NET = '{"class_path": "networks.zsn2n.ZSN2NNet", "init_args": {"channels": 1, "width": 48}}'
 # Neighbor2Neighbor's gamma held at its final 2 (the module ramps it from 0 over the training, as the
 # official code does), as DeepInverse's loss holds it, so that the peer row differs in the network only
 FIXED_GAMMA = ["--model.init_args.ramp_gamma", "false"]
@@ -100,8 +106,10 @@ def protocol(budget: dict) -> dict:
 class Suite:
     """Runs the rows and writes every record as it comes (``out``: the JSON file)."""
 
-    def __init__(self, budget: dict, data_root: Path, out: Path, figure: Path | None, runs: Path) -> None:
+    def __init__(self, budget: dict, data_root: Path, out: Path, figure: Path | None, runs: Path,
+                 test_set: str = "BSD68") -> None:  # fmt: skip
         self.budget, self.data_root, self.out, self.figure, self.runs = budget, data_root, out, figure, runs
+        self.test_set = test_set  # Set12 (the validation set) where a setting is chosen (suite_selection)
         self.records: list[dict] = []
         self.crops: dict[str, np.ndarray] = {}  # row -> a crop of the first BSD68 image, for the figure
         self.command = "python -m benchmarks.suite " + " ".join(sys.argv[1:])
@@ -165,13 +173,14 @@ class Suite:
 
     # ---- data ----------------------------------------------------------------------------------
     def test_data(self):
-        """The BSD68 test set with this project's seeded noise (the same noisy images for every row)."""
+        """The test set (BSD68, or ``test_set``) with this project's seeded noise (the same noisy images for every
+        row)."""
         from torch.utils.data import Subset
 
         from datamodules import BSD
         from noise import Gaussian
 
-        data = BSD(str(self.data_root), test_set="BSD68", noise=Gaussian(sigma=SIGMA))
+        data = BSD(str(self.data_root), test_set=self.test_set, noise=Gaussian(sigma=SIGMA))
         data.setup("test")
         if self.budget["test_images"] is not None:
             count = min(self.budget["test_images"], len(data.datasets["test"]))

@@ -35,7 +35,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.common import REPO, RESULTS, append_records, commit, device_name, shared_data
-from benchmarks.suite import FULL, QUICK, Suite, protocol
+from benchmarks.suite import FULL, N2S_DNCNN, NE2NE_UNET, QUICK, ZSN2N_NET, Suite, protocol
 
 SEED1 = ["--seed_everything", "1"]
 DATA_SEED = "--data.init_args.seed"  # the fixed noisy training images, crops and orientations
@@ -48,11 +48,6 @@ DEVICE_BATCHES_WHAT = (
 DNCNN = "--model.init_args.network.init_args."
 N2V_NET = "--model.init_args.network.init_args.network.init_args."
 N2S_NET = "--model.init_args.network.init_args.network"
-N2S_DNCNN = (
-    '{"class_path": "networks.DnCNN", "init_args": {"in_channels": 1, "depth": 17, "width": 64, "residual": false}}'
-)
-NE2NE_UNET = '{"class_path": "networks.UNet", "init_args": {"in_channels": 1, "depth": 4, "width": 48}}'
-ZSN2N_NET = '{"class_path": "networks.zsn2n.ZSN2NNet", "init_args": {"channels": 1, "width": 48}}'
 NE2NE_UNET_RELU = NE2NE_UNET.replace("}}", ', "activation": "relu"}}')
 
 # name: (suite row, overrides of its train.py fit, what differs from the suite row)

@@ -138,3 +138,18 @@ def test_suite_reproduce_reruns_rows_beside_the_committed_table(tiny_root: Path,
         suite_reproduce.main(["noise2void", *common, "--out", str(out)])
     with pytest.raises(SystemExit, match="another protocol"):
         suite_reproduce.main(["supervised", *common, "--steps", "4", "--out", str(out)])
+
+
+def test_suite_selection_scores_candidate_networks_on_the_validation_set(tiny_root: Path, tmp_path: Path):
+    from benchmarks import suite_selection
+
+    out = tmp_path / "selection.json"
+    records = suite_selection.main(["noise2self:shared", "noise2self:experiment", "--quick", "--data", str(tiny_root),
+                                    "--out", str(out), "--runs", str(tmp_path / "runs")])  # fmt: skip
+    assert json.loads(out.read_text()) == records
+    shared, experiment = records
+    assert shared["test_set"] == experiment["test_set"] == "Set12"
+    assert shared["images"] == experiment["images"] == min(2, len(list((tiny_root / "Set12").glob("*.png"))))
+    assert shared["chosen"] and not experiment["chosen"]
+    assert shared["network"] == "UNet, standardised" and experiment["network"] == "DnCNN, standardised"
+    assert all(np.isfinite(r["psnr"]) and r["commit"] and r["command"] for r in records)

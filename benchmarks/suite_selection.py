@@ -1,0 +1,82 @@
+"""How the suite's network choices were made: each candidate network of a suite row trained at the suite's
+budget (``benchmarks.suite``: fixed noise, 200 steps x batch 16 x 48x48, last weights) and scored on
+Set12, the validation set, never on BSD68, the table's test set.
+
+    python -m benchmarks.suite_selection                       # every candidate
+    python -m benchmarks.suite_selection noise2self:shared     # some of them
+    python -m benchmarks.suite_selection --quick --data D --out O.json  # the code path on tiny data
+
+A candidate replaces the row's network overrides (``DATASET_LEVEL``'s extra) with its own; the rest of
+the row (its experiment, noise draws, Neighbor2Neighbor's fixed gamma) stays. The suite row takes the
+``shared`` candidate. Appends to benchmarks/results/suite_selection.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from benchmarks.common import REPO, RESULTS, append_records, device_name, shared_data
+from benchmarks.suite import (
+    DATASET_LEVEL,
+    FIXED_GAMMA,
+    N2S_DNCNN,
+    N2S_UNET,
+    NE2NE_UNET,
+    SHARED_NETWORK,
+    UNET,
+    ZSN2N_NET,
+    Suite,
+    add_budget_arguments,
+    budget_from,
+)
+
+NETWORK = "--model.init_args.network"
+# "row:candidate": (overrides in place of the row's network overrides, what the network is)
+CANDIDATES = {
+    "supervised:shared": (SHARED_NETWORK, "the shared U-Net (depth 3, width 32), standardised"),
+    "supervised:bare": ([NETWORK, UNET], "the shared U-Net without standardisation (supervised_bsd68.yaml's)"),
+    "noise2self:shared": (N2S_UNET, "the shared U-Net (depth 3, width 32), standardised"),
+    "noise2self:experiment": ([N2S_UNET[0], N2S_DNCNN], "n2s_bsd68.yaml's non-residual DnCNN-17, standardised"),
+    "neighbor2neighbor:shared": (SHARED_NETWORK + FIXED_GAMMA, "the shared U-Net (depth 3, width 32), standardised"),
+    "neighbor2neighbor:bare": ([NETWORK, UNET, *FIXED_GAMMA], "the shared U-Net without standardisation"),
+    "neighbor2neighbor:experiment": ([NETWORK, NE2NE_UNET, *FIXED_GAMMA],
+                                     "ne2ne_bsd68.yaml's U-Net (the paper's: depth 4, width 48)"),
+    "zsn2n_dataset:shared": ([NETWORK, UNET], "the shared U-Net (depth 3, width 32), bare: it outputs the noise"),
+    "zsn2n_dataset:standardised": (SHARED_NETWORK, "the shared U-Net, standardised"),
+    "zsn2n_dataset:experiment": ([NETWORK, ZSN2N_NET], "zsn2n_bsd68.yaml's two-layer network (the paper's)"),
+}  # fmt: skip
+
+
+def run_candidate(suite: Suite, name: str) -> dict:
+    row, _, candidate = name.partition(":")
+    experiment, _, draws, _ = DATASET_LEVEL[row]
+    overrides, what = CANDIDATES[name]
+    _, data, fields = suite.train_and_test(row, experiment, draws, overrides, suite.runs / name.replace(":", "_"))
+    return {"candidate": name, "row": row, "what": what, "chosen": candidate == "shared",
+            "test_set": suite.test_set, "overrides": " ".join(overrides), **fields}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("candidates", nargs="*", choices=list(CANDIDATES), default=list(CANDIDATES))
+    parser.add_argument("--data", type=Path, help="folder with Train400/, Set12/ (default ./data or ../shared/data)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "suite_selection.json", help="results JSON (appended)")
+    parser.add_argument("--runs", type=Path, default=REPO / "runs" / "suite_selection", help="training folders")
+    add_budget_arguments(parser)
+    args = parser.parse_args(argv)
+    suite = Suite(budget_from(args), args.data or shared_data(), args.runs / "unused.json", None, args.runs, "Set12")
+    command = "python -m benchmarks.suite_selection " + " ".join(sys.argv[1:] if argv is None else argv)
+    records = []
+    for name in args.candidates:
+        suite.log(f"candidate {name}: {CANDIDATES[name][1]}")
+        record = run_candidate(suite, name) | {"device": device_name(), "commit": suite.commit, "command": command}
+        append_records(args.out, [record])
+        suite.log(f"{name}: PSNR {record['psnr']:.2f} dB on {record['images']} {suite.test_set} images")
+        records.append(record)
+    return records
+
+
+if __name__ == "__main__":
+    main()
