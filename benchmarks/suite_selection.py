@@ -58,14 +58,25 @@ def run_candidate(suite: Suite, name: str) -> dict:
             "test_set": suite.test_set, "overrides": " ".join(overrides), **fields}  # fmt: skip
 
 
-def main(argv: list[str] | None = None) -> list[dict]:
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line; no candidate named: every one."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("candidates", nargs="*", choices=list(CANDIDATES), default=list(CANDIDATES))
+    parser.add_argument("candidates", nargs="*", metavar="ROW:CANDIDATE",
+                        help=f"default: every candidate; of {', '.join(CANDIDATES)}")  # fmt: skip
     parser.add_argument("--data", type=Path, help="folder with Train400/, Set12/ (default ./data or ../shared/data)")
     parser.add_argument("--out", type=Path, default=RESULTS / "suite_selection.json", help="results JSON (appended)")
     parser.add_argument("--runs", type=Path, default=REPO / "runs" / "suite_selection", help="training folders")
     add_budget_arguments(parser)
     args = parser.parse_args(argv)
+    unknown = [name for name in args.candidates if name not in CANDIDATES]
+    if unknown:  # checked here: argparse refuses an empty list against choices
+        parser.error(f"no candidate {', '.join(unknown)}; choose from {', '.join(CANDIDATES)}")
+    args.candidates = args.candidates or list(CANDIDATES)
+    return args
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    args = arguments(argv)
     suite = Suite(budget_from(args), args.data or shared_data(), args.runs / "unused.json", None, args.runs, "Set12")
     command = "python -m benchmarks.suite_selection " + " ".join(sys.argv[1:] if argv is None else argv)
     records = []

@@ -134,14 +134,25 @@ def run_peer_variant(suite: Suite, peer_row: str, seed: int, name: str) -> dict:
     return {"variant": name, **record, "overrides": f"data seed {seed} (inputs), --seed {seed} (script)"}
 
 
-def main(argv: list[str] | None = None) -> None:
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line; no variant named: every one of ``VARIANTS`` (the peer variants only by name)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("variants", nargs="*", choices=[*VARIANTS, *PEER_VARIANTS], default=list(VARIANTS))
+    names = [*VARIANTS, *PEER_VARIANTS]  # checked below: argparse refuses an empty list against choices
+    parser.add_argument("variants", nargs="*", metavar="VARIANT", help=f"default: every variant; of {', '.join(names)}")
     parser.add_argument("--quick", action="store_true", help="the suite's tiny budget: checks the code path")
     parser.add_argument("--data", type=Path, help="folder with Train400/, BSD68/ (default ./data or ../shared/data)")
     parser.add_argument("--out", type=Path, default=RESULTS / "suite_variants.json", help="results JSON (appended)")
     parser.add_argument("--runs", type=Path, default=REPO / "runs" / "suite_variants", help="training folders")
     args = parser.parse_args(argv)
+    unknown = [name for name in args.variants if name not in names]
+    if unknown:
+        parser.error(f"no variant {', '.join(unknown)}; choose from {', '.join(names)}")
+    args.variants = args.variants or list(VARIANTS)
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments(argv)
     runs = args.runs
     suite = Suite(dict(QUICK if args.quick else FULL), args.data or shared_data(), runs / "unused.json", None, runs)
     rows = suite_rows(RESULTS / "suite_cpu.json", suite.budget)

@@ -153,3 +153,15 @@ def test_suite_selection_scores_candidate_networks_on_the_validation_set(tiny_ro
     assert shared["chosen"] and not experiment["chosen"]
     assert shared["network"] == "UNet, standardised" and experiment["network"] == "DnCNN, standardised"
     assert all(np.isfinite(r["psnr"]) and r["commit"] and r["command"] for r in records)
+
+
+def test_variants_and_candidates_default_to_all_of_them():
+    from benchmarks import suite_selection, suite_variants
+
+    assert suite_variants.arguments([]).variants == list(suite_variants.VARIANTS)
+    assert suite_variants.arguments(["r2r_seed1"]).variants == ["r2r_seed1"]
+    assert suite_selection.arguments([]).candidates == list(suite_selection.CANDIDATES)
+    with pytest.raises(SystemExit):
+        suite_selection.arguments(["noise2self:nothing"])
+    with pytest.raises(SystemExit):
+        suite_variants.arguments(["r2r_nothing"])
