@@ -51,12 +51,11 @@ SIGMA = 25.0
 # it keeps the standardised one, so that one network serves the four image-output rows. The methods
 # whose network is part of the recipe keep theirs: Noise2Void (the official CSBDeep U-Net, also
 # CAREamics'), R2R (the official DnCNN), Laine (the blind-spot U-Net).
+NETWORK = "--model.init_args.network"
+STANDARDISED_NETWORK = "--model.init_args.network.init_args.network"  # inside networks.Standardized
 UNET = '{"class_path": "networks.UNet", "init_args": {"in_channels": 1, "depth": 3, "width": 32}}'
-SHARED_NETWORK = [
-    "--model.init_args.network",
-    f'{{"class_path": "networks.Standardized", "init_args": {{"network": {UNET}}}}}',
-]
-N2S_UNET = ["--model.init_args.network.init_args.network", UNET]  # n2s_bsd68.yaml's network is standardised
+SHARED_NETWORK = [NETWORK, f'{{"class_path": "networks.Standardized", "init_args": {{"network": {UNET}}}}}']
+N2S_UNET = [STANDARDISED_NETWORK, UNET]  # n2s_bsd68.yaml's network is standardised
 # the networks the experiments name, which the shared one replaced (suite_selection, suite_variants)
 N2S_DNCNN = (
     '{"class_path": "networks.DnCNN", "init_args": {"in_channels": 1, "depth": 17, "width": 64, "residual": false}}'
@@ -75,7 +74,7 @@ DATASET_LEVEL = {
     "laine": ("laine_bsd68", [], "fixed", "self-supervised"),
     "r2r": ("r2r_bsd68", [], "fixed", "self-supervised"),
     "neighbor2neighbor": ("ne2ne_bsd68", SHARED_NETWORK + FIXED_GAMMA, "fixed", "self-supervised"),
-    "zsn2n_dataset": ("zsn2n_bsd68", ["--model.init_args.network", UNET], "fixed", "self-supervised"),
+    "zsn2n_dataset": ("zsn2n_bsd68", [NETWORK, UNET], "fixed", "self-supervised"),
     "r2r_fresh": ("r2r_bsd68", [], "fresh", "self-supervised"),
     "noise2void_fresh": ("n2v_bsd68", [], "fresh", "self-supervised"),
 }
@@ -106,6 +105,25 @@ def protocol(budget: dict) -> dict:
     }
 
 
+def table_records(path: Path, budget: dict, remedy: str) -> list[dict]:
+    """The records of the suite table ``path``, refusing one written under another protocol than ``budget``'s
+    (rows at different budgets must not be set side by side); ``remedy``: what to do instead."""
+    payload = json.loads(path.read_text())
+    if payload.get("protocol") != protocol(budget):
+        raise SystemExit(f"{path} was written under another protocol ({payload.get('protocol')}); {remedy}")
+    return payload["records"]
+
+
+def chosen_names(parser: argparse.ArgumentParser, given: list[str], known: list[str], default: list[str],
+                 what: str) -> list[str]:  # fmt: skip
+    """``given`` (a positional ``nargs="*"``) checked against ``known``, or ``default`` when empty; checked here
+    because argparse on Python 3.11 refuses an empty list against ``choices``."""
+    unknown = [name for name in given if name not in known]
+    if unknown:
+        parser.error(f"no {what} {', '.join(unknown)}; choose from {', '.join(known)}")
+    return given or default
+
+
 class Suite:
     """Runs the rows and writes every record as it comes (``out``: the JSON file)."""
 
@@ -124,13 +142,8 @@ class Suite:
         a file written under another protocol: rows at different budgets must not share one table."""
         if not self.out.exists():
             return
-        payload = json.loads(self.out.read_text())
-        if payload.get("protocol") != protocol(self.budget):
-            raise SystemExit(
-                f"{self.out} was written under another protocol ({payload.get('protocol')}); rerun every row "
-                "with this budget, or pass the budget options that wrote it, or write elsewhere with --out"
-            )
-        self.records = payload["records"]
+        self.records = table_records(self.out, self.budget, "rerun every row with this budget, or pass the budget "
+                                     "options that wrote it, or write elsewhere with --out")  # fmt: skip
         for path in sorted(self.crops_folder.glob("*.png")):
             import cv2
 

@@ -14,23 +14,27 @@ the command. Appends to benchmarks/results/suite_reproduction.json.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from benchmarks.common import REPO, RESULTS, append_records, shared_data
-from benchmarks.suite import DATASET_LEVEL, REFERENCE, ZERO_SHOT, Suite, add_budget_arguments, budget_from, protocol
+from benchmarks.suite import (
+    DATASET_LEVEL,
+    REFERENCE,
+    ZERO_SHOT,
+    Suite,
+    add_budget_arguments,
+    budget_from,
+    table_records,
+)
 
 TOLERANCE_DB = 0.1
 
 
 def committed_rows(table: Path, budget: dict) -> dict[str, dict]:
     """The committed table's records by row, refusing a table written at another budget."""
-    payload = json.loads(table.read_text())
-    if payload.get("protocol") != protocol(budget):
-        raise SystemExit(f"{table} was written under another protocol ({payload.get('protocol')}); "
-                         "pass the budget options that wrote it")  # fmt: skip
-    return {record["row"]: record for record in payload["records"]}
+    records = table_records(table, budget, "pass the budget options that wrote it")
+    return {record["row"]: record for record in records}
 
 
 def comparison(committed: dict, rerun: dict) -> dict:

@@ -24,21 +24,24 @@ from benchmarks.suite import (
     N2S_DNCNN,
     N2S_UNET,
     NE2NE_UNET,
+    NETWORK,
     SHARED_NETWORK,
+    STANDARDISED_NETWORK,
     UNET,
     ZSN2N_NET,
     Suite,
     add_budget_arguments,
     budget_from,
+    chosen_names,
 )
 
-NETWORK = "--model.init_args.network"
 # "row:candidate": (overrides in place of the row's network overrides, what the network is)
 CANDIDATES = {
     "supervised:shared": (SHARED_NETWORK, "the shared U-Net (depth 3, width 32), standardised"),
     "supervised:bare": ([NETWORK, UNET], "the shared U-Net without standardisation (supervised_bsd68.yaml's)"),
     "noise2self:shared": (N2S_UNET, "the shared U-Net (depth 3, width 32), standardised"),
-    "noise2self:experiment": ([N2S_UNET[0], N2S_DNCNN], "n2s_bsd68.yaml's non-residual DnCNN-17, standardised"),
+    "noise2self:experiment": ([STANDARDISED_NETWORK, N2S_DNCNN],
+                              "n2s_bsd68.yaml's non-residual DnCNN-17, standardised"),
     "neighbor2neighbor:shared": (SHARED_NETWORK + FIXED_GAMMA, "the shared U-Net (depth 3, width 32), standardised"),
     "neighbor2neighbor:bare": ([NETWORK, UNET, *FIXED_GAMMA], "the shared U-Net without standardisation"),
     "neighbor2neighbor:experiment": ([NETWORK, NE2NE_UNET, *FIXED_GAMMA],
@@ -53,7 +56,7 @@ def run_candidate(suite: Suite, name: str) -> dict:
     row, _, candidate = name.partition(":")
     experiment, _, draws, _ = DATASET_LEVEL[row]
     overrides, what = CANDIDATES[name]
-    _, data, fields = suite.train_and_test(row, experiment, draws, overrides, suite.runs / name.replace(":", "_"))
+    _, _, fields = suite.train_and_test(row, experiment, draws, overrides, suite.runs / name.replace(":", "_"))
     return {"candidate": name, "row": row, "what": what, "chosen": candidate == "shared",
             "test_set": suite.test_set, "overrides": " ".join(overrides), **fields}  # fmt: skip
 
@@ -68,10 +71,7 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs", type=Path, default=REPO / "runs" / "suite_selection", help="training folders")
     add_budget_arguments(parser)
     args = parser.parse_args(argv)
-    unknown = [name for name in args.candidates if name not in CANDIDATES]
-    if unknown:  # checked here: argparse refuses an empty list against choices
-        parser.error(f"no candidate {', '.join(unknown)}; choose from {', '.join(CANDIDATES)}")
-    args.candidates = args.candidates or list(CANDIDATES)
+    args.candidates = chosen_names(parser, args.candidates, list(CANDIDATES), list(CANDIDATES), "candidate")
     return args
 
 

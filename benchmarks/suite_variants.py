@@ -35,7 +35,18 @@ import sys
 from pathlib import Path
 
 from benchmarks.common import REPO, RESULTS, append_records, commit, device_name, shared_data
-from benchmarks.suite import FULL, N2S_DNCNN, NE2NE_UNET, QUICK, ZSN2N_NET, Suite, protocol
+from benchmarks.suite import (
+    FULL,
+    N2S_DNCNN,
+    NE2NE_UNET,
+    NETWORK,
+    QUICK,
+    STANDARDISED_NETWORK,
+    ZSN2N_NET,
+    Suite,
+    chosen_names,
+    protocol,
+)
 
 SEED1 = ["--seed_everything", "1"]
 DATA_SEED = "--data.init_args.seed"  # the fixed noisy training images, crops and orientations
@@ -47,7 +58,6 @@ DEVICE_BATCHES_WHAT = (
 )
 DNCNN = "--model.init_args.network.init_args."
 N2V_NET = "--model.init_args.network.init_args.network.init_args."
-N2S_NET = "--model.init_args.network.init_args.network"
 NE2NE_UNET_RELU = NE2NE_UNET.replace("}}", ', "activation": "relu"}}')
 
 # name: (suite row, overrides of its train.py fit, what differs from the suite row)
@@ -82,14 +92,14 @@ VARIANTS = {
     "noise2void_device_batches_data_seed2": ("noise2void", [*DEVICE_BATCHES, DATA_SEED, "2"],
                                              "device-made batches, data seed 2"),
     "neighbor2neighbor_seed1": ("neighbor2neighbor", SEED1, "training seed 1"),
-    "neighbor2neighbor_relu": ("neighbor2neighbor", ["--model.init_args.network", NE2NE_UNET_RELU],
+    "neighbor2neighbor_relu": ("neighbor2neighbor", [NETWORK, NE2NE_UNET_RELU],
                                "ReLU in the paper's U-Net (DeepInverse's UNet; the official Neighbor2Neighbor U-Net: "
                                "LeakyReLU 0.1)"),
-    "neighbor2neighbor_paper_unet": ("neighbor2neighbor", ["--model.init_args.network", NE2NE_UNET],
+    "neighbor2neighbor_paper_unet": ("neighbor2neighbor", [NETWORK, NE2NE_UNET],
                                      "ne2ne_bsd68.yaml's U-Net (the paper's: depth 4, width 48, not standardised)"),
-    "zsn2n_dataset_paper_network": ("zsn2n_dataset", ["--model.init_args.network", ZSN2N_NET],
+    "zsn2n_dataset_paper_network": ("zsn2n_dataset", [NETWORK, ZSN2N_NET],
                                     "ZS-N2N's two-layer network (zsn2n_bsd68.yaml's, the paper's)"),
-    "noise2self_dncnn": ("noise2self", [N2S_NET, N2S_DNCNN],
+    "noise2self_dncnn": ("noise2self", [STANDARDISED_NETWORK, N2S_DNCNN],
                          "n2s_bsd68.yaml's non-residual DnCNN-17 (the row before it took the U-Net)"),
     "noise2void_mask_1.5pct": ("noise2void", ["--model.init_args.mask_fraction", "0.015"],
                                "1.5% of the pixels masked per patch (the n2v package's N2VConfig default; "
@@ -137,17 +147,14 @@ def run_peer_variant(suite: Suite, peer_row: str, seed: int, name: str) -> dict:
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     """The command line; no variant named: every one of ``VARIANTS`` (the peer variants only by name)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    names = [*VARIANTS, *PEER_VARIANTS]  # checked below: argparse refuses an empty list against choices
+    names = [*VARIANTS, *PEER_VARIANTS]
     parser.add_argument("variants", nargs="*", metavar="VARIANT", help=f"default: every variant; of {', '.join(names)}")
     parser.add_argument("--quick", action="store_true", help="the suite's tiny budget: checks the code path")
     parser.add_argument("--data", type=Path, help="folder with Train400/, BSD68/ (default ./data or ../shared/data)")
     parser.add_argument("--out", type=Path, default=RESULTS / "suite_variants.json", help="results JSON (appended)")
     parser.add_argument("--runs", type=Path, default=REPO / "runs" / "suite_variants", help="training folders")
     args = parser.parse_args(argv)
-    unknown = [name for name in args.variants if name not in names]
-    if unknown:
-        parser.error(f"no variant {', '.join(unknown)}; choose from {', '.join(names)}")
-    args.variants = args.variants or list(VARIANTS)
+    args.variants = chosen_names(parser, args.variants, names, list(VARIANTS), "variant")
     return args
 
 
