@@ -42,12 +42,10 @@ SIGMA = 25.0
 # One network for every row whose method takes any network: the U-Net of configs/method/*.yaml (depth 3,
 # width 32), on standardised intensities (networks.Standardized, as the blind-spot configs run theirs)
 # where it outputs the image; dataset-level ZS-N2N's network outputs the noise, so it runs the U-Net bare.
-# Chosen on Set12 (the validation set) at this budget, where the experiments' own networks trailed:
-# Noise2Self's non-residual DnCNN-17 (n2s_bsd68.yaml) 23.50 dB against 27.12, Neighbor2Neighbor's
-# depth-4 width-48 U-Net (the paper's) 24.85 against 26.25, ZS-N2N's two-layer network 25.30 against
-# 26.44 (standardised: 21.15); suite variants noise2self_dncnn, neighbor2neighbor_paper_unet,
-# zsn2n_dataset_paper_network; benchmarks.suite_selection records every candidate. Neighbor2Neighbor
-# scored 26.43 on the bare U-Net, 0.18 above the standardised one and inside its seed spread (0.4 dB):
+# Chosen on Set12 (the validation set) at this budget, where the experiments' own networks trailed (every
+# candidate: benchmarks.suite_selection, results/suite_selection.json; on BSD68: suite variants
+# noise2self_dncnn, neighbor2neighbor_paper_unet, zsn2n_dataset_paper_network). Neighbor2Neighbor scored a
+# little higher on the bare U-Net, inside its seed spread (README, Reading the table):
 # it keeps the standardised one, so that one network serves the four image-output rows. The methods
 # whose network is part of the recipe keep theirs: Noise2Void (the official CSBDeep U-Net, also
 # CAREamics'), R2R (the official DnCNN), Laine (the blind-spot U-Net).
