@@ -114,10 +114,18 @@ PEER_VARIANTS = {
 }
 
 
-def suite_rows(path: Path, budget: dict) -> dict[str, dict]:
-    """The suite's recorded rows by name, if ``path`` was written at this budget (else none)."""
-    payload = json.loads(path.read_text()) if path.exists() else {}
-    return {r["row"]: r for r in payload.get("records", [])} if payload.get("protocol") == protocol(budget) else {}
+def suite_rows(path: Path, budget: dict, log) -> dict[str, dict]:
+    """The suite's recorded rows by name, if ``path`` was written at this budget; else none, and ``log`` says
+    why the variants' records will lack the figure of the row they depart from."""
+    if not path.exists():
+        log(f"no suite table at {path}: the variants are recorded without their rows' figures")
+        return {}
+    payload = json.loads(path.read_text())
+    if payload.get("protocol") != protocol(budget):
+        log(f"{path} was written at another budget ({payload.get('protocol', {}).get('budget')}): the variants "
+            "are recorded without their rows' figures")  # fmt: skip
+        return {}
+    return {r["row"]: r for r in payload["records"]}
 
 
 def run_variant(suite: Suite, row: str, overrides: list[str], name: str) -> dict:
@@ -162,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     args = arguments(argv)
     runs = args.runs
     suite = Suite(dict(QUICK if args.quick else FULL), args.data or shared_data(), runs / "unused.json", None, runs)
-    rows = suite_rows(RESULTS / "suite_cpu.json", suite.budget)
+    rows = suite_rows(RESULTS / "suite_cpu.json", suite.budget, suite.log)
     started_at = commit()  # the code this run imported, whatever is committed while it runs
     for name in args.variants:
         if name in PEER_VARIANTS:

@@ -85,6 +85,17 @@ def test_suite_variants_train_the_row_with_its_overrides(tiny_root: Path, tmp_pa
     assert all(np.isfinite(record["psnr"]) and record["commit"] for record in records.values())
 
 
+def test_suite_variants_say_why_a_table_at_another_budget_gives_no_row_figures(tmp_path: Path):
+    from benchmarks.suite_variants import suite_rows
+
+    said: list[str] = []
+    table = tmp_path / "suite_cpu.json"
+    assert suite_rows(table, suite.QUICK, said.append) == {} and "no suite table" in said[-1]
+    table.write_text(json.dumps({"protocol": suite.protocol(suite.FULL), "records": [{"row": "r2r", "psnr": 27.0}]}))
+    assert suite_rows(table, suite.QUICK, said.append) == {} and "another budget" in said[-1]
+    assert suite_rows(table, suite.FULL, said.append) == {"r2r": {"row": "r2r", "psnr": 27.0}} and len(said) == 2
+
+
 def test_append_records_takes_a_results_name_or_a_json_path(tmp_path: Path, monkeypatch):
     from benchmarks import common
 
