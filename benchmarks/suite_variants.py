@@ -58,6 +58,8 @@ DEVICE_BATCHES_WHAT = (
 )
 DNCNN = "--model.init_args.network.init_args."
 N2V_NET = "--model.init_args.network.init_args.network.init_args."
+BF16 = ["--trainer.precision", "bf16-mixed"]
+BF16_WHAT = "bf16-mixed autocast in training and test (float32 weights and optimizer)"
 NE2NE_UNET_RELU = NE2NE_UNET.replace("}}", ', "activation": "relu"}}')
 
 # name: (suite row, overrides of its train.py fit, what differs from the suite row)
@@ -104,6 +106,9 @@ VARIANTS = {
     "noise2void_mask_1.5pct": ("noise2void", ["--model.init_args.mask_fraction", "0.015"],
                                "1.5% of the pixels masked per patch (the n2v package's N2VConfig default; "
                                "its BSD68 notebook, as the row: 0.198%)"),
+    # bfloat16 autocast on a CPU (float32 weights and optimizer): what it saves in seconds and costs in PSNR
+    # where the processor has bfloat16 units; elsewhere it is emulated and slower (the module warns)
+    **{f"{row}_bf16": (row, BF16, BF16_WHAT) for row in ("r2r", "noise2self", "noise2void", "neighbor2neighbor")},
 }  # fmt: skip
 # A peer's suite row on another data seed: its inputs are the fixed noisy training images of that seed
 # (the test images stay the suite's) and its script takes the same seed for its own draws.
