@@ -149,6 +149,15 @@ def test_suite_reproduce_reruns_rows_beside_the_committed_table(tiny_root: Path,
         suite_reproduce.main(["noise2void", *common, "--out", str(out)])
     with pytest.raises(SystemExit, match="another protocol"):
         suite_reproduce.main(["supervised", *common, "--steps", "4", "--out", str(out)])
+    second = {**committed, "records": [{**r, "psnr": r["psnr"] + 0.25, "commit": "zzz", "command": "c2"}
+                                         for r in committed["records"]]}  # fmt: skip
+    (tmp_path / "second.json").write_text(json.dumps(second))
+    compared = suite_reproduce.main([*common, "--rerun-table", str(tmp_path / "second.json"), "--out", str(out)])
+    assert [r["row"] for r in compared] == ["supervised"] and json.loads(out.read_text())[-1] == compared[0]
+    assert compared[0]["difference_db"] == 0.25 and not compared[0]["reproduced"]
+    assert (compared[0]["commit"], compared[0]["command"]) == ("zzz", "c2")  # the second run's, not this command's
+    with pytest.raises(SystemExit, match="not in both tables: noise2void"):
+        suite_reproduce.main(["noise2void", *common, "--rerun-table", str(tmp_path / "second.json"), "--out", str(out)])
 
 
 def test_suite_selection_scores_candidate_networks_on_the_validation_set(tiny_root: Path, tmp_path: Path):
