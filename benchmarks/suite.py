@@ -103,13 +103,21 @@ def protocol(budget: dict) -> dict:
     }
 
 
-def table_records(path: Path, budget: dict, remedy: str) -> list[dict]:
-    """The records of the suite table ``path``, refusing one written under another protocol than ``budget``'s
-    (rows at different budgets must not be set side by side); ``remedy``: what to do instead."""
+def read_table(path: Path, budget: dict) -> tuple[list[dict] | None, dict | None]:
+    """(records, protocol written) of the suite table ``path``; records ``None`` when it was written under
+    another protocol than ``budget``'s (rows at different budgets must not be set side by side)."""
     payload = json.loads(path.read_text())
-    if payload.get("protocol") != protocol(budget):
-        raise SystemExit(f"{path} was written under another protocol ({payload.get('protocol')}); {remedy}")
-    return payload["records"]
+    written = payload.get("protocol")
+    return (payload["records"] if written == protocol(budget) else None), written
+
+
+def table_records(path: Path, budget: dict, remedy: str) -> list[dict]:
+    """The records of the suite table ``path``, refusing one written under another protocol than ``budget``'s;
+    ``remedy``: what to do instead."""
+    records, written = read_table(path, budget)
+    if records is None:
+        raise SystemExit(f"{path} was written under another protocol ({written}); {remedy}")
+    return records
 
 
 def chosen_names(parser: argparse.ArgumentParser, given: list[str], known: list[str], default: list[str],

@@ -30,7 +30,6 @@ benchmarks/results/n2v_network.json, from this script's predecessor ``benchmarks
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -45,7 +44,7 @@ from benchmarks.suite import (
     ZSN2N_NET,
     Suite,
     chosen_names,
-    protocol,
+    read_table,
 )
 
 SEED1 = ["--seed_everything", "1"]
@@ -125,12 +124,12 @@ def suite_rows(path: Path, budget: dict, log) -> dict[str, dict]:
     if not path.exists():
         log(f"no suite table at {path}: the variants are recorded without their rows' figures")
         return {}
-    payload = json.loads(path.read_text())
-    if payload.get("protocol") != protocol(budget):
-        log(f"{path} was written at another budget ({payload.get('protocol', {}).get('budget')}): the variants "
-            "are recorded without their rows' figures")  # fmt: skip
+    records, written = read_table(path, budget)
+    if records is None:
+        log(f"{path} was written at another budget ({(written or {}).get('budget')}): the variants are "
+            "recorded without their rows' figures")  # fmt: skip
         return {}
-    return {r["row"]: r for r in payload["records"]}
+    return {r["row"]: r for r in records}
 
 
 def run_variant(suite: Suite, row: str, overrides: list[str], name: str) -> dict:
