@@ -60,9 +60,20 @@ N2S_DNCNN = (
 )
 NE2NE_UNET = '{"class_path": "networks.UNet", "init_args": {"in_channels": 1, "depth": 4, "width": 48}}'
 ZSN2N_NET = '{"class_path": "networks.zsn2n.ZSN2NNet", "init_args": {"channels": 1, "width": 48}}'
+
+
+def learning_rate(lr: float) -> list[str]:
+    """The override of an experiment's Adam learning rate."""
+    return ["--model.init_args.optimizer.init_args.lr", str(lr)]
+
+
 # Neighbor2Neighbor's gamma held at its final 2 (the module ramps it from 0 over the training, as the
 # official code does), as DeepInverse's loss holds it, so that the peer row differs in the network only
 FIXED_GAMMA = ["--model.init_args.ramp_gamma", "false"]
+# Adam at 1e-3 instead of the paper's 3e-4, chosen on Set12 at this budget (suite_selection: 26.78 dB against
+# 26.25 at 3e-4 and 18.63 at 3e-3, where it diverged); the papers' rates were set for 10^5 steps and more.
+# The DeepInverse peer row trains at the same rate (peers/rows.py).
+NE2NE_LR = learning_rate(1e-3)
 # row: (experiment, extra overrides, noise draws, what it is)
 DATASET_LEVEL = {
     "supervised": ("supervised_bsd68", SHARED_NETWORK, "fixed", "clean targets (upper reference, not self-supervised)"),
@@ -71,7 +82,7 @@ DATASET_LEVEL = {
     "noise2void": ("n2v_bsd68", [], "fixed", "self-supervised"),
     "laine": ("laine_bsd68", [], "fixed", "self-supervised"),
     "r2r": ("r2r_bsd68", [], "fixed", "self-supervised"),
-    "neighbor2neighbor": ("ne2ne_bsd68", SHARED_NETWORK + FIXED_GAMMA, "fixed", "self-supervised"),
+    "neighbor2neighbor": ("ne2ne_bsd68", SHARED_NETWORK + FIXED_GAMMA + NE2NE_LR, "fixed", "self-supervised"),
     "zsn2n_dataset": ("zsn2n_bsd68", [NETWORK, UNET], "fixed", "self-supervised"),
     "r2r_fresh": ("r2r_bsd68", [], "fresh", "self-supervised"),
     "noise2void_fresh": ("n2v_bsd68", [], "fresh", "self-supervised"),

@@ -1,4 +1,4 @@
-"""How the suite's network choices were made: each candidate network of a suite row trained at the suite's
+"""How the suite's choices of network and learning rate were made: each candidate of a suite row trained at the suite's
 budget (``benchmarks.suite``: fixed noise, 200 steps x batch 16 x 48x48, last weights) and scored on
 Set12, the validation set, never on BSD68, the table's test set.
 
@@ -7,8 +7,8 @@ Set12, the validation set, never on BSD68, the table's test set.
     python -m benchmarks.suite_selection --quick --data D --out O.json  # the code path on tiny data
 
 A candidate replaces the row's network overrides (``DATASET_LEVEL``'s extra) with its own; the rest of
-the row (its experiment, noise draws, Neighbor2Neighbor's fixed gamma) stays. The suite row takes the
-``shared`` candidate. Appends to benchmarks/results/suite_selection.json.
+the row (its experiment, noise draws) stays. A record's ``chosen``: the candidate is the suite row's setting
+at the commit it ran. Appends to benchmarks/results/suite_selection.json.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from benchmarks.suite import (
     add_budget_arguments,
     budget_from,
     chosen_names,
+    learning_rate,
 )
 
 # "row:candidate": (overrides in place of the row's network overrides, what the network is)
@@ -49,6 +50,30 @@ CANDIDATES = {
     "zsn2n_dataset:shared": ([NETWORK, UNET], "the shared U-Net (depth 3, width 32), bare: it outputs the noise"),
     "zsn2n_dataset:standardised": (SHARED_NETWORK, "the shared U-Net, standardised"),
     "zsn2n_dataset:experiment": ([NETWORK, ZSN2N_NET], "zsn2n_bsd68.yaml's two-layer network (the paper's)"),
+    # learning rates: the papers' were set for 10^5 steps and more; at 200 steps a larger one may learn faster
+    "neighbor2neighbor:lr_1e-3": (SHARED_NETWORK + FIXED_GAMMA + learning_rate(1e-3), "the shared U-Net, Adam lr 1e-3"),
+    "neighbor2neighbor:lr_3e-3": (SHARED_NETWORK + FIXED_GAMMA + learning_rate(3e-3), "the shared U-Net, Adam lr 3e-3"),
+    "neighbor2neighbor:ramped_gamma": (SHARED_NETWORK, "the shared U-Net, gamma ramped from 0 to 2 (the paper's)"),
+    "zsn2n_dataset:lr_3e-3": ([NETWORK, UNET, *learning_rate(3e-3)], "the shared U-Net, bare, Adam lr 3e-3"),
+    "zsn2n_dataset:lr_3e-4": ([NETWORK, UNET, *learning_rate(3e-4)], "the shared U-Net, bare, Adam lr 3e-4"),
+    "noise2void:recipe": ([], "n2v_bsd68.yaml's U-Net, Adam lr 4e-4 (the suite row)"),
+    "noise2void:lr_1e-3": (learning_rate(1e-3), "n2v_bsd68.yaml's U-Net, Adam lr 1e-3"),
+    "noise2void:mask_1.5pct": (["--model.init_args.mask_fraction", "0.015"],
+                               "n2v_bsd68.yaml's U-Net, 1.5% of the pixels masked (the n2v package's default)"),
+    "noise2void:mask_1.5pct_lr_1e-3": (["--model.init_args.mask_fraction", "0.015", *learning_rate(1e-3)],
+                                       "n2v_bsd68.yaml's U-Net, 1.5% of the pixels masked, Adam lr 1e-3"),
+    "supervised:lr_3e-3": (SHARED_NETWORK + learning_rate(3e-3), "the shared U-Net, standardised, Adam lr 3e-3"),
+    "supervised:lr_3e-4": (SHARED_NETWORK + learning_rate(3e-4), "the shared U-Net, standardised, Adam lr 3e-4"),
+    "noise2noise:shared": (SHARED_NETWORK, "the shared U-Net, standardised, Adam lr 1e-3 (the suite row)"),
+    "noise2noise:lr_3e-3": (SHARED_NETWORK + learning_rate(3e-3), "the shared U-Net, standardised, Adam lr 3e-3"),
+    "noise2noise:lr_3e-4": (SHARED_NETWORK + learning_rate(3e-4), "the shared U-Net, standardised, Adam lr 3e-4"),
+    "noise2self:lr_3e-3": (N2S_UNET + learning_rate(3e-3), "the shared U-Net, standardised, Adam lr 3e-3"),
+    "noise2self:lr_3e-4": (N2S_UNET + learning_rate(3e-4), "the shared U-Net, standardised, Adam lr 3e-4"),
+    "r2r:recipe": ([], "r2r_bsd68.yaml's DnCNN, Adam lr 1e-3 (the suite row)"),
+    "r2r:lr_3e-3": (learning_rate(3e-3), "r2r_bsd68.yaml's DnCNN, Adam lr 3e-3"),
+    "r2r:lr_3e-4": (learning_rate(3e-4), "r2r_bsd68.yaml's DnCNN, Adam lr 3e-4"),
+    "laine:recipe": ([], "laine_bsd68.yaml's network and ramps, Adam lr 3e-4 (the suite row)"),
+    "laine:lr_1e-3": (learning_rate(1e-3), "laine_bsd68.yaml's network and ramps, Adam lr 1e-3"),
 }  # fmt: skip
 
 
@@ -57,7 +82,7 @@ def run_candidate(suite: Suite, name: str) -> dict:
     experiment, _, draws, _ = DATASET_LEVEL[row]
     overrides, what = CANDIDATES[name]
     _, _, fields = suite.train_and_test(row, experiment, draws, overrides, suite.runs / name.replace(":", "_"))
-    return {"candidate": name, "row": row, "what": what, "chosen": candidate == "shared",
+    return {"candidate": name, "row": row, "what": what, "chosen": overrides == DATASET_LEVEL[row][1],
             "test_set": suite.test_set, "overrides": " ".join(overrides), **fields}  # fmt: skip
 
 
