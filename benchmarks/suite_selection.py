@@ -55,6 +55,7 @@ CANDIDATES = {
     "neighbor2neighbor:lr_3e-3": (SHARED_NETWORK + FIXED_GAMMA + learning_rate(3e-3), "the shared U-Net, Adam lr 3e-3"),
     "neighbor2neighbor:ramped_gamma": (SHARED_NETWORK, "the shared U-Net, gamma ramped from 0 to 2 (the paper's)"),
     "zsn2n_dataset:lr_3e-3": ([NETWORK, UNET, *learning_rate(3e-3)], "the shared U-Net, bare, Adam lr 3e-3"),
+    "zsn2n_dataset:lr_2e-3": ([NETWORK, UNET, *learning_rate(2e-3)], "the shared U-Net, bare, Adam lr 2e-3"),
     "zsn2n_dataset:lr_3e-4": ([NETWORK, UNET, *learning_rate(3e-4)], "the shared U-Net, bare, Adam lr 3e-4"),
     "noise2void:recipe": ([], "n2v_bsd68.yaml's U-Net, Adam lr 4e-4 (the suite row)"),
     "noise2void:lr_1e-3": (learning_rate(1e-3), "n2v_bsd68.yaml's U-Net, Adam lr 1e-3"),
@@ -74,6 +75,7 @@ CANDIDATES = {
     "r2r:lr_3e-4": (learning_rate(3e-4), "r2r_bsd68.yaml's DnCNN, Adam lr 3e-4"),
     "laine:recipe": ([], "laine_bsd68.yaml's network and ramps, Adam lr 3e-4 (the suite row)"),
     "laine:lr_1e-3": (learning_rate(1e-3), "laine_bsd68.yaml's network and ramps, Adam lr 1e-3"),
+    "laine:lr_3e-3": (learning_rate(3e-3), "laine_bsd68.yaml's network and ramps, Adam lr 3e-3"),
 }  # fmt: skip
 
 

@@ -109,12 +109,18 @@ VARIANTS = {
     # where the processor has bfloat16 units; elsewhere it is emulated and slower (the module warns)
     **{f"{row}_bf16": (row, BF16, BF16_WHAT) for row in ("r2r", "noise2self", "noise2void", "neighbor2neighbor")},
 }  # fmt: skip
-# A peer's suite row on another data seed: its inputs are the fixed noisy training images of that seed
-# (the test images stay the suite's) and its script takes the same seed for its own draws.
-# name: (peer row, data seed)
+# A peer's suite row on another data seed (its inputs are the fixed noisy training images of that seed, the
+# test images stay the suite's, and its script takes the same seed for its own draws) or with more options of
+# its script. name: (peer row, data seed, script options, what differs)
 PEER_VARIANTS = {
-    "careamics_n2v_data_seed1": ("careamics_n2v", 1),
-    "careamics_n2v_data_seed2": ("careamics_n2v", 2),
+    "careamics_n2v_data_seed1": ("careamics_n2v", 1, (), "the peer row on data seed 1"),
+    "careamics_n2v_data_seed2": ("careamics_n2v", 2, (), "the peer row on data seed 2"),
+    "deepinv_ne2ne_lr_1e-3": (
+        "deepinv_ne2ne",
+        0,
+        ("--lr", "0.001"),
+        "the peer row at Adam lr 1e-3, our row's (the peer row: the paper's 3e-4)",
+    ),
 }
 
 
@@ -142,8 +148,9 @@ def run_variant(suite: Suite, row: str, overrides: list[str], name: str) -> dict
     return {"variant": name, "row": row, "overrides": " ".join(overrides), "parameters": parameters, **fields}
 
 
-def run_peer_variant(suite: Suite, peer_row: str, seed: int, name: str) -> dict:
-    """The peer's suite row trained on the fixed noisy images of data seed ``seed``; its record."""
+def run_peer_variant(suite: Suite, peer_row: str, seed: int, options: tuple[str, ...], name: str) -> dict:
+    """The peer's suite row trained on the fixed noisy images of data seed ``seed``, its script given
+    ``options`` too; its record."""
     from benchmarks.peers.rows import PEERS, peer_record, run_peer, write_suite_inputs
     from benchmarks.suite import SIGMA
 
@@ -151,9 +158,10 @@ def run_peer_variant(suite: Suite, peer_row: str, seed: int, name: str) -> dict:
     test = suite.test_data().datasets["test"]
     inputs = suite.runs / name / "inputs.npz"
     write_suite_inputs(inputs, suite.data_root, test, SIGMA, seed=seed)
-    result = run_peer(peer, inputs, suite.runs / name / "outputs.npz", suite.budget, suite.log, ("--seed", str(seed)))
+    script = ("--seed", str(seed), *options)
+    result = run_peer(peer, inputs, suite.runs / name / "outputs.npz", suite.budget, suite.log, script)
     record = peer_record(peer, result, [test[i]["clean"] for i in range(len(test))], None)
-    return {"variant": name, **record, "overrides": f"data seed {seed} (inputs), --seed {seed} (script)"}
+    return {"variant": name, **record, "overrides": f"data seed {seed} (inputs), {' '.join(script)} (script)"}
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -178,10 +186,9 @@ def main(argv: list[str] | None = None) -> None:
     started_at = commit()  # the code this run imported, whatever is committed while it runs
     for name in args.variants:
         if name in PEER_VARIANTS:
-            row, seed = PEER_VARIANTS[name]
-            what = f"the peer row on data seed {seed}"
+            row, seed, options, what = PEER_VARIANTS[name]
             suite.log(f"variant {name}: {what}")
-            record = run_peer_variant(suite, row, seed, name)
+            record = run_peer_variant(suite, row, seed, options, name)
         else:
             row, overrides, what = VARIANTS[name]
             suite.log(f"variant {name}: {what}")

@@ -84,10 +84,7 @@ def test_a_peer_script_gets_its_method_and_budget_and_a_failure_is_reported(tmp_
     assert argv[0].endswith("deepinv_losses.py") and argv[1:3] == [str(tmp_path / "in.npz"), str(tmp_path / "out.npz")]
     assert argv[argv.index("--method") + 1] == "ne2ne" and argv[argv.index("--steps") + 1] == "7"
     assert "--samples" not in argv  # a Neighbor2Neighbor run has no recorruptions
-    from benchmarks.suite import DATASET_LEVEL, learning_rate
-
-    lr = float(argv[argv.index("--lr") + 1])  # the learning rate our Neighbor2Neighbor row trains with
-    assert " ".join(learning_rate(lr)) in " ".join(DATASET_LEVEL[peer.ours][1])
+    assert "--lr" not in argv  # the peer's paper rate; a variant passes another
     assert isinstance(result, str) and "exit 3" in result and "peer broke" in result
 
 

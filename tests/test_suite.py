@@ -131,6 +131,23 @@ def test_a_peer_variant_trains_on_its_data_seeds_noisy_images(tiny_root: Path, t
     assert all(np.array_equal(a, b) for a, b in zip(seed1_test, seed0_test, strict=True))
 
 
+def test_a_peer_variant_passes_its_options_to_the_peer_script(tiny_root: Path, tmp_path: Path, monkeypatch):
+    """deepinv_ne2ne_lr_1e-3: the peer's script gets the variant's learning rate; the record says what ran."""
+    from benchmarks import suite_variants
+
+    fake = tmp_path / "python"  # stands in for the peer environment's Python: records its arguments, fails
+    fake.write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "argv"}\nexit 1\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("DEEPINV_PYTHON", str(fake))
+    out = tmp_path / "variants.json"
+    suite_variants.main(["deepinv_ne2ne_lr_1e-3", "--quick", "--data", str(tiny_root), "--out", str(out),
+                         "--runs", str(tmp_path / "runs")])  # fmt: skip
+    argv = (tmp_path / "argv").read_text().split()
+    assert argv[argv.index("--lr") + 1] == "0.001" and argv[argv.index("--method") + 1] == "ne2ne"
+    (record,) = json.loads(out.read_text())
+    assert record["row"] == "deepinv_ne2ne" and "--lr 0.001" in record["overrides"] and "1e-3" in record["what"]
+
+
 def test_suite_reproduce_reruns_rows_beside_the_committed_table(tiny_root: Path, tmp_path: Path):
     from benchmarks import suite_reproduce
 

@@ -15,8 +15,8 @@ y + sqrt(a / (1 - a)) w, so the paper's alpha = 0.5 is a = 0.2. Adam at lr 1e-3 
 gamma = 2, held fixed: the paper ramps it from 0 over the epochs, DeepInverse has no ramp, and the
 suite's row holds it at 2 as well), with its ``UNet`` set to the shape of ``ne2ne_bsd68.yaml``'s U-Net
 (the paper's: five scales, 48 channels doubling per scale, no batch normalisation, non-residual; the
-suite's row trains its shared standardised U-Net instead) and Adam at lr 3e-4 as the paper (``--lr``: the
-suite passes its row's 1e-3). Inference: one pass.
+suite's row trains its shared standardised U-Net instead) and Adam at lr 3e-4 as the paper (the suite's
+row: 1e-3; ``--lr`` sets another, as the suite variant ``deepinv_ne2ne_lr_1e-3`` does). Inference: one pass.
 
 Both train in a plain loop (DeepInverse's ``Trainer`` adds its own logging and checkpointing per epoch;
 the losses and models are the library's). Imports numpy, torch and deepinv only.

@@ -36,7 +36,7 @@ PEERS = {
     "deepinv_r2r": Peer("deepinv_r2r", "deepinv_losses.py", *DEEPINV, "r2r", ("steps", "batch", "patch", "r2r_k"),
                         ("--method", "r2r")),
     "deepinv_ne2ne": Peer("deepinv_ne2ne", "deepinv_losses.py", *DEEPINV, "neighbor2neighbor",
-                          ("steps", "batch", "patch"), ("--method", "ne2ne", "--lr", "0.001")),  # our row's lr
+                          ("steps", "batch", "patch"), ("--method", "ne2ne")),  # at the paper's lr (see suite.py)
     "careamics_n2v": Peer("careamics_n2v", "careamics_n2v.py", "CAREAMICS_PYTHON",
                           "/work/peers/careamics/bin/python", "noise2void", ("steps", "batch", "patch")),
 }  # fmt: skip
