@@ -88,6 +88,15 @@ def test_a_peer_script_gets_its_method_and_budget_and_a_failure_is_reported(tmp_
     assert isinstance(result, str) and "exit 3" in result and "peer broke" in result
 
 
+def test_the_careamics_row_masks_the_fraction_our_noise2void_row_masks():
+    from benchmarks.suite import DATASET_LEVEL
+
+    options = rows.PEERS["careamics_n2v"].script_options
+    percent = float(options[options.index("--masked-percentage") + 1])
+    ours = DATASET_LEVEL["noise2void"][1]
+    assert float(ours[ours.index("--model.init_args.mask_fraction") + 1]) == pytest.approx(percent / 100)
+
+
 def test_a_rerun_of_our_row_refreshes_the_peer_comparison_and_nothing_else(tmp_path):
     from benchmarks.suite import QUICK, Suite
 

@@ -4,12 +4,13 @@
         --steps 200 --batch 16 --patch 48
 
 ``create_advanced_n2v_config`` with this project's Noise2Void network (U-Net depth 2, 96 first-layer
-channels, batch normalisation), Adam lr 4e-4, x/y flips and 90-degree rotations, 0.2% of pixels masked
-(ours: 0.198%, the N2V paper's figure), CAREamics' default masking (uniform replacement from an 11x11
-window; ours: 5x5) and its mean/std normalisation; training stops after ``--steps`` optimizer steps
-(Lightning's ``max_steps``), with CAREamics' own validation patches split off the training images.
-Prediction is CAREamics' ``predict`` on each whole test image, reflect-padded to a multiple of 4 (its
-U-Net refuses other sizes unless tiled) and cropped back. Imports numpy, torch and careamics only.
+channels, batch normalisation), Adam lr 4e-4, x/y flips and 90-degree rotations, ``--masked-percentage``
+percent of the pixels masked (CAREamics' default 0.2; the suite passes its row's 1.5), CAREamics' default
+masking (uniform replacement from an 11x11 window; ours: 5x5) and its mean/std normalisation; training
+stops after ``--steps`` optimizer steps (Lightning's ``max_steps``), with CAREamics' own validation
+patches split off the training images. Prediction is CAREamics' ``predict`` on each whole test image,
+reflect-padded to a multiple of 4 (its U-Net refuses other sizes unless tiled) and cropped back. Imports
+numpy, torch and careamics only.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def main() -> None:
     parser.add_argument("outputs", type=Path)
     for name, default in (("steps", 200), ("batch", 16), ("patch", 48), ("seed", 0)):
         parser.add_argument(f"--{name}", type=int, default=default)
+    parser.add_argument("--masked-percentage", type=float, default=0.2, help="percent of the pixels masked")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
     import careamics
@@ -44,7 +46,7 @@ def main() -> None:
     config = create_advanced_n2v_config(
         experiment_name="suite_peer", data_type="array", axes="SYX", patch_size=[args.patch, args.patch],
         batch_size=args.batch, num_epochs=10_000, augmentations=["x_flip", "y_flip", "rotate_90"],
-        masked_pixel_percentage=0.2, num_workers=0, seed=args.seed + 1,  # CAREamics wants a seed > 0
+        masked_pixel_percentage=args.masked_percentage, num_workers=0, seed=args.seed + 1,  # CAREamics wants a seed > 0
         model_params={"depth": 2, "num_channels_init": 96, "use_batch_norm": True},
         optimizer="Adam", optimizer_params={"lr": 4e-4},
         trainer_params={"max_steps": args.steps, "enable_model_summary": False},
@@ -64,7 +66,8 @@ def main() -> None:
         inference_seconds = (time.perf_counter() - started) / len(tests)
     meta = {
         "library": "careamics", "version": careamics.__version__, "torch": torch.__version__,
-        "method": "Noise2Void (create_advanced_n2v_config, 0.2% masked, 11x11 uniform replacement)",
+        "method": f"Noise2Void (create_advanced_n2v_config, {args.masked_percentage}% masked, 11x11 uniform "
+        "replacement)",
         "network": "careamics UNet depth 2, 96 channels, batch norm", "steps": steps,
         "batch": args.batch, "patch": args.patch, "inference": "single (CAREamist.predict, whole image)",
         "train_seconds": round(train_seconds, 1), "inference_seconds_per_image": round(inference_seconds, 2),

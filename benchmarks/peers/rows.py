@@ -38,7 +38,8 @@ PEERS = {
     "deepinv_ne2ne": Peer("deepinv_ne2ne", "deepinv_losses.py", *DEEPINV, "neighbor2neighbor",
                           ("steps", "batch", "patch"), ("--method", "ne2ne")),  # at the paper's lr (see suite.py)
     "careamics_n2v": Peer("careamics_n2v", "careamics_n2v.py", "CAREAMICS_PYTHON",
-                          "/work/peers/careamics/bin/python", "noise2void", ("steps", "batch", "patch")),
+                          "/work/peers/careamics/bin/python", "noise2void", ("steps", "batch", "patch"),
+                          ("--masked-percentage", "1.5")),  # our row's mask fraction (suite.py N2V_MASK)
 }  # fmt: skip
 
 
