@@ -57,7 +57,7 @@ CANDIDATES = {
     "zsn2n_dataset:lr_3e-3": ([NETWORK, UNET, *learning_rate(3e-3)], "the shared U-Net, bare, Adam lr 3e-3"),
     "zsn2n_dataset:lr_2e-3": ([NETWORK, UNET, *learning_rate(2e-3)], "the shared U-Net, bare, Adam lr 2e-3"),
     "zsn2n_dataset:lr_3e-4": ([NETWORK, UNET, *learning_rate(3e-4)], "the shared U-Net, bare, Adam lr 3e-4"),
-    "noise2void:recipe": ([], "n2v_bsd68.yaml's U-Net, Adam lr 4e-4 (the suite row)"),
+    "noise2void:recipe": ([], "n2v_bsd68.yaml's U-Net, Adam lr 4e-4, 0.198% masked (the recipe's)"),
     "noise2void:lr_1e-3": (learning_rate(1e-3), "n2v_bsd68.yaml's U-Net, Adam lr 1e-3"),
     "noise2void:mask_1.5pct": (["--model.init_args.mask_fraction", "0.015"],
                                "n2v_bsd68.yaml's U-Net, 1.5% of the pixels masked (the n2v package's default)"),
@@ -73,7 +73,7 @@ CANDIDATES = {
     "r2r:recipe": ([], "r2r_bsd68.yaml's DnCNN, Adam lr 1e-3 (the suite row)"),
     "r2r:lr_3e-3": (learning_rate(3e-3), "r2r_bsd68.yaml's DnCNN, Adam lr 3e-3"),
     "r2r:lr_3e-4": (learning_rate(3e-4), "r2r_bsd68.yaml's DnCNN, Adam lr 3e-4"),
-    "laine:recipe": ([], "laine_bsd68.yaml's network and ramps, Adam lr 3e-4 (the suite row)"),
+    "laine:recipe": ([], "laine_bsd68.yaml's network and ramps, Adam lr 3e-4 (the recipe's)"),
     "laine:lr_1e-3": (learning_rate(1e-3), "laine_bsd68.yaml's network and ramps, Adam lr 1e-3"),
     "laine:lr_3e-3": (learning_rate(3e-3), "laine_bsd68.yaml's network and ramps, Adam lr 3e-3"),
 }  # fmt: skip
