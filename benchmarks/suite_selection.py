@@ -6,7 +6,7 @@ Set12, the validation set, never on BSD68, the table's test set.
     python -m benchmarks.suite_selection noise2self:shared     # some of them
     python -m benchmarks.suite_selection --quick --data D --out O.json  # the code path on tiny data
 
-A candidate replaces the row's network overrides (``DATASET_LEVEL``'s extra) with its own; the rest of
+A candidate replaces the row's overrides (``DATASET_LEVEL``'s extra) with its own; the rest of
 the row (its experiment, noise draws) stays. A record's ``chosen``: the candidate is the suite row's setting
 at the commit it ran. Appends to benchmarks/results/suite_selection.json.
 """
@@ -23,6 +23,7 @@ from benchmarks.suite import (
     FIXED_GAMMA,
     N2S_DNCNN,
     N2S_UNET,
+    N2V_MASK,
     NE2NE_UNET,
     NETWORK,
     SHARED_NETWORK,
@@ -59,9 +60,9 @@ CANDIDATES = {
     "zsn2n_dataset:lr_3e-4": ([NETWORK, UNET, *learning_rate(3e-4)], "the shared U-Net, bare, Adam lr 3e-4"),
     "noise2void:recipe": ([], "n2v_bsd68.yaml's U-Net, Adam lr 4e-4, 0.198% masked (the recipe's)"),
     "noise2void:lr_1e-3": (learning_rate(1e-3), "n2v_bsd68.yaml's U-Net, Adam lr 1e-3"),
-    "noise2void:mask_1.5pct": (["--model.init_args.mask_fraction", "0.015"],
+    "noise2void:mask_1.5pct": (N2V_MASK,
                                "n2v_bsd68.yaml's U-Net, 1.5% of the pixels masked (the n2v package's default)"),
-    "noise2void:mask_1.5pct_lr_1e-3": (["--model.init_args.mask_fraction", "0.015", *learning_rate(1e-3)],
+    "noise2void:mask_1.5pct_lr_1e-3": (N2V_MASK + learning_rate(1e-3),
                                        "n2v_bsd68.yaml's U-Net, 1.5% of the pixels masked, Adam lr 1e-3"),
     "supervised:lr_3e-3": (SHARED_NETWORK + learning_rate(3e-3), "the shared U-Net, standardised, Adam lr 3e-3"),
     "supervised:lr_3e-4": (SHARED_NETWORK + learning_rate(3e-4), "the shared U-Net, standardised, Adam lr 3e-4"),
