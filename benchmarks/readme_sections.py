@@ -318,24 +318,31 @@ def _correlated_noise() -> list[str]:
 
 
 def _data_seed_spread(variants: list[dict], by_row: dict[str, dict]) -> list[str]:
-    """Each row or variant ``X`` that has ``X_data_seed<k>`` variants: its PSNR on every data seed (seed 0:
-    the suite row ``X``, else the variant ``X``) and their mean - what the draw of noisy training
-    images and crops moves at the suite's budget."""
-    seeds: dict[str, dict[int, float]] = {}
+    """Each row or variant ``X`` that has ``X_data_seed<k>`` variants: its PSNR on every data seed and their
+    mean - what the draw of noisy training images and crops moves at the suite's budget. Seed 0 of a suite
+    row is the row as the seed variants recorded it beside them (``row_psnr``), not the row now: its
+    settings may have changed since; seed 0 of a variant is that variant."""
+    seeds: dict[str, dict[int, dict]] = {}
     latest = {r["variant"]: r for r in variants}
     for name, record in latest.items():
         base, _, seed = name.rpartition("_data_seed")
         if base and seed.isdigit():
-            seeds.setdefault(base, {})[int(seed)] = record["psnr"]
+            seeds.setdefault(base, {})[int(seed)] = record
     lines = []
     for base, by_seed in seeds.items():
-        first = by_row.get(base) or latest.get(base)
-        if first is not None:
-            by_seed[0] = first["psnr"]
-        values = [by_seed[k] for k in sorted(by_seed)]
-        lines.append(f"- {base} on data seeds {', '.join(map(str, sorted(by_seed)))}: "
+        psnrs = {k: r["psnr"] for k, r in by_seed.items()}
+        first = ""
+        if base in by_row:
+            recorded = {(r.get("row_psnr"), r.get("row_commit")) for r in by_seed.values()}
+            if len(recorded) == 1 and None not in (row := recorded.pop()):
+                psnrs[0] = row[0]
+                first = f"; seed 0: the row at `{row[1]}`, when these ran"
+        elif base in latest:
+            psnrs[0] = latest[base]["psnr"]
+        values = [psnrs[k] for k in sorted(psnrs)]
+        lines.append(f"- {base} on data seeds {', '.join(map(str, sorted(psnrs)))}: "
                      f"{', '.join(f'{v:.2f}' for v in values)} dB (mean {sum(values) / len(values):.2f}, "
-                     f"range {max(values) - min(values):.2f})")  # fmt: skip
+                     f"range {max(values) - min(values):.2f}{first})")  # fmt: skip
     if not lines:
         return []
     return ["", "The same rows on other data seeds (other fixed noisy training images, crops and orientations; "

@@ -77,16 +77,20 @@ def test_data_seed_variants_are_gathered_with_the_row_as_seed_zero(tmp_path, mon
     from benchmarks import readme_sections
 
     monkeypatch.setattr(readme_sections, "RESULTS", tmp_path)
-    suite = {"protocol": {}, "records": [{"row": "noise2void", "psnr": 24.0}]}
+    # the row has changed since the seeds ran (23.0 now): seed 0 is the row the seeds recorded beside them
+    suite = {"protocol": {}, "records": [{"row": "noise2void", "psnr": 23.0}]}
     (tmp_path / "suite_cpu.json").write_text(json.dumps(suite))
-    base = {"what": "w", "train_seconds": 1.0, "commit": "c", "row": "noise2void"}
+    base = {"what": "w", "train_seconds": 1.0, "commit": "c", "row": "noise2void", "row_psnr": 24.0, "row_commit": "r"}
     variants = [{**base, "variant": "noise2void_data_seed1", "psnr": 25.0},
                 {**base, "variant": "noise2void_data_seed2", "psnr": 24.5},
                 {**base, "variant": "noise2void_device", "psnr": 24.6},
                 {**base, "variant": "noise2void_device_data_seed1", "psnr": 24.8}]  # fmt: skip
     (tmp_path / "suite_variants.json").write_text(json.dumps(variants))
     lines = readme_sections.peer_gaps()
-    assert "- noise2void on data seeds 0, 1, 2: 24.00, 25.00, 24.50 dB (mean 24.50, range 1.00)" in lines
+    assert (
+        "- noise2void on data seeds 0, 1, 2: 24.00, 25.00, 24.50 dB (mean 24.50, range 1.00; seed 0: the row at "
+        "`r`, when these ran)"
+    ) in lines
     assert "- noise2void_device on data seeds 0, 1: 24.60, 24.80 dB (mean 24.70, range 0.20)" in lines
 
 
@@ -156,3 +160,18 @@ def test_suite_reproduction_lists_the_latest_rerun_of_each_row(tmp_path, monkeyp
     assert lines[0].endswith("0 of 1 within 0.1 dB.")
     assert "| r2r | 27.430 | `aaa` | 27.200 | -0.230 | 155 / 150 | `bbb` | cpu |" in lines
     assert lines[-1] == "Made by `c2`."
+
+
+def test_data_seeds_that_ran_beside_different_rows_leave_seed_zero_out(tmp_path, monkeypatch):
+    import json
+
+    from benchmarks import readme_sections
+
+    monkeypatch.setattr(readme_sections, "RESULTS", tmp_path)
+    suite = {"protocol": {}, "records": [{"row": "noise2void", "psnr": 23.0}]}
+    (tmp_path / "suite_cpu.json").write_text(json.dumps(suite))
+    base = {"what": "w", "train_seconds": 1.0, "commit": "c", "row": "noise2void", "row_commit": "r"}
+    variants = [{**base, "variant": "noise2void_data_seed1", "psnr": 25.0, "row_psnr": 24.0},
+                {**base, "variant": "noise2void_data_seed2", "psnr": 24.5, "row_psnr": 24.2}]  # fmt: skip
+    (tmp_path / "suite_variants.json").write_text(json.dumps(variants))
+    assert "- noise2void on data seeds 1, 2: 25.00, 24.50 dB (mean 24.75, range 0.50)" in readme_sections.peer_gaps()
