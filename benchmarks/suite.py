@@ -101,7 +101,7 @@ DATASET_LEVEL = {
 MIN_PATCH = {"laine": 96}
 ZERO_SHOT = ("zsn2n", "noise2self_single", "inr")
 REFERENCE = ("noisy", "bm3d")
-# the full run: 70-85 minutes on the 2-core CPU machine without --peers (~25 more with them; README, Reruns)
+# the full run: 70-85 minutes on the 2-core CPU machine without --peers (20-25 more with them; README, Reruns)
 FULL = {"steps": 200, "batch": 16, "patch": 48, "r2r_k": 8, "zero_shot_images": 3, "zsn2n_iterations": 1000,
         "n2s_iterations": 300, "inr_iterations": 1000, "test_images": None}  # fmt: skip
 QUICK = {"steps": 3, "batch": 4, "patch": 32, "r2r_k": 2, "zero_shot_images": 1, "zsn2n_iterations": 5,
