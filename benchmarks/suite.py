@@ -67,6 +67,11 @@ def learning_rate(lr: float) -> list[str]:
     return ["--model.init_args.optimizer.init_args.lr", str(lr)]
 
 
+def mask_fraction(fraction: float) -> list[str]:
+    """The override of Noise2Void's fraction of masked pixels per patch."""
+    return ["--model.init_args.mask_fraction", str(fraction)]
+
+
 # Neighbor2Neighbor's gamma held at its final 2 (the module ramps it from 0 over the training, as the
 # official code does), as DeepInverse's loss holds it, so that the peer row's loss is the same as ours
 FIXED_GAMMA = ["--model.init_args.ramp_gamma", "false"]
@@ -80,7 +85,7 @@ NE2NE_LR = learning_rate(1e-3)
 LAINE_LR = learning_rate(1e-3)
 # Noise2Void: 1.5% of the pixels masked (the n2v package's N2VConfig default) instead of its BSD68 notebook's
 # 0.198%. The CAREamics peer row masks the same fraction (peers/rows.py).
-N2V_MASK = ["--model.init_args.mask_fraction", "0.015"]
+N2V_MASK = mask_fraction(0.015)
 # row: (experiment, extra overrides, noise draws, what it is)
 DATASET_LEVEL = {
     "supervised": ("supervised_bsd68", SHARED_NETWORK, "fixed", "clean targets (upper reference, not self-supervised)"),

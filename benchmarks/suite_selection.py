@@ -35,6 +35,7 @@ from benchmarks.suite import (
     budget_from,
     chosen_names,
     learning_rate,
+    mask_fraction,
 )
 
 # "row:candidate": (overrides in place of the row's network overrides, what the network is)
@@ -64,8 +65,7 @@ CANDIDATES = {
                                "n2v_bsd68.yaml's U-Net, 1.5% of the pixels masked (the n2v package's default)"),
     "noise2void:mask_1.5pct_lr_1e-3": (N2V_MASK + learning_rate(1e-3),
                                        "n2v_bsd68.yaml's U-Net, 1.5% of the pixels masked, Adam lr 1e-3"),
-    "noise2void:mask_5pct": (["--model.init_args.mask_fraction", "0.05"],
-                             "n2v_bsd68.yaml's U-Net, 5% of the pixels masked"),
+    "noise2void:mask_5pct": (mask_fraction(0.05), "n2v_bsd68.yaml's U-Net, 5% of the pixels masked"),
     "noise2void:shared": (SHARED_NETWORK + N2V_MASK, "the shared U-Net, standardised, 1.5% masked, Adam lr 4e-4"),
     "noise2void:shared_lr_1e-3": (SHARED_NETWORK + N2V_MASK + learning_rate(1e-3),
                                   "the shared U-Net, standardised, 1.5% masked, Adam lr 1e-3"),

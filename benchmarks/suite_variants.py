@@ -44,6 +44,7 @@ from benchmarks.suite import (
     ZSN2N_NET,
     Suite,
     chosen_names,
+    mask_fraction,
     read_table,
 )
 
@@ -102,9 +103,9 @@ VARIANTS = {
                                     "ZS-N2N's two-layer network (zsn2n_bsd68.yaml's, the paper's)"),
     "noise2self_dncnn": ("noise2self", [STANDARDISED_NETWORK, N2S_DNCNN],
                          "n2s_bsd68.yaml's non-residual DnCNN-17 (the row before it took the U-Net)"),
-    "noise2void_mask_1.5pct": ("noise2void", ["--model.init_args.mask_fraction", "0.015"],
+    "noise2void_mask_1.5pct": ("noise2void", mask_fraction(0.015),
                                "1.5% of the pixels masked per patch (the n2v package's N2VConfig default; "
-                               "its BSD68 notebook, as the row: 0.198%)"),
+                               "its BSD68 notebook: 0.198%, the row's setting until 1cb5eda)"),
     # bfloat16 autocast on a CPU (float32 weights and optimizer): what it saves in seconds and costs in PSNR
     # where the processor has bfloat16 units; elsewhere it is emulated and slower (the module warns)
     **{f"{row}_bf16": (row, BF16, BF16_WHAT) for row in ("r2r", "noise2self", "noise2void", "neighbor2neighbor")},
